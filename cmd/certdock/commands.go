@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/certdock/certdock/cert"
+	"github.com/certdock/certdock/config"
+	"github.com/certdock/certdock/controller"
+	"github.com/certdock/certdock/docker"
+	"github.com/certdock/certdock/internal/app"
+	"github.com/certdock/certdock/issuer"
+	"github.com/certdock/certdock/store"
+	"github.com/go-acme/lego/v5/challenge"
+)
+
+// setup parses a subcommand's flags (defined by flags, which may be nil)
+// and reads the configuration from the environment.
+func setup(name string, args []string, stderr io.Writer, flags func(*flag.FlagSet)) (*config.Config, *flag.FlagSet, error) {
+	fl := flag.NewFlagSet(name, flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	if flags != nil {
+		flags(fl)
+	}
+	if err := fl.Parse(args); err != nil {
+		return nil, nil, flagError{err}
+	}
+	cfg, err := loadConfig()
+	return cfg, fl, err
+}
+
+// loadConfig reads the environment; errors are usage errors (exit 2).
+func loadConfig() (*config.Config, error) {
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("configuration:\n%w", err)}
+	}
+	return cfg, nil
+}
+
+// build wires the product with every lego DNS provider. An unknown
+// provider name is a configuration error (exit 2); missing credentials are
+// not: certificates on disk keep being served and issuance is retried.
+func build(cfg *config.Config, log *slog.Logger, issuerEdit func(*issuer.Config), withDocker bool) (*app.App, error) {
+	opts := app.Options{Issuer: issuerEdit, Version: buildVersion()}
+	if issuerEdit == nil {
+		if _, err := applyLexicon(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if withDocker {
+		// DOCKER_HOST (unix:// or tcp://, e.g. a socket proxy) is honoured;
+		// an unreachable engine is retried, domains.conf is served meanwhile.
+		dc, err := docker.New(docker.Options{Host: os.Getenv("DOCKER_HOST"), LabelPrefix: cfg.LabelPrefix, Logger: log})
+		if err != nil {
+			return nil, usageError{fmt.Errorf("DOCKER_HOST: %w", err)}
+		}
+		opts.Docker = dc
+	}
+	if issuerEdit == nil {
+		if !slices.Contains(providerNames, cfg.Provider) {
+			_, err := newProvider(cfg.Provider, cfg.ProviderVar)
+			return nil, usageError{err}
+		}
+		opts.Provider = func(name string) (challenge.Provider, error) { return newProvider(name, cfg.ProviderVar) }
+	}
+	a, err := app.Build(cfg, log, opts)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return a, nil
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var once *bool
+	cfg, _, err := setup("run", args, stderr, func(fl *flag.FlagSet) {
+		once = fl.Bool("once", false, "run one pass and exit (non-zero if anything failed)")
+	})
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	a, err := build(cfg, log, nil, true)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, a, *once)
+}
+
+// serve runs the app and maps its one-shot failure to exit code 1.
+func serve(ctx context.Context, a *app.App, once bool) error {
+	err := a.Serve(ctx, once)
+	if errors.Is(err, app.ErrFailed) {
+		return errFailed
+	}
+	return err
+}
+
+func cmdRenew(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var force *bool
+	cfg, fl, err := setup("renew", args, stderr, func(fl *flag.FlagSet) {
+		force = fl.Bool("force", false, "renew even when not due")
+	})
+	if err != nil {
+		return err
+	}
+	if fl.NArg() == 0 {
+		return usageError{errors.New("renew: name at least one certificate (see certdock status)")}
+	}
+	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	a, err := build(cfg, log, nil, true)
+	if err != nil {
+		return err
+	}
+	a.Startup()
+	res := a.Controller.Renew(ctx, fl.Args(), *force)
+	for _, n := range res.Issued {
+		fmt.Fprintf(stdout, "renewed %s\n", n)
+	}
+	for _, n := range res.Unchanged {
+		fmt.Fprintf(stdout, "not due %s (use --force)\n", n)
+	}
+	for n, e := range res.Failed {
+		fmt.Fprintf(stdout, "FAILED %s: %v\n", n, e)
+	}
+	if len(res.Failed) > 0 {
+		return errFailed
+	}
+	return nil
+}
+
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, _, err := setup("check", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	ok := true
+	fmt.Fprintln(stdout, "Settings:")
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	for _, kv := range cfg.Summary() {
+		fmt.Fprintf(tw, "  %s\t%s\n", kv.Key, kv.Value)
+	}
+	tw.Flush()
+	tr, lerr := applyLexicon(cfg)
+	if lerr != nil {
+		ok = false
+		fmt.Fprintf(stdout, "\nERROR: %v\n", lerr)
+	}
+	fmt.Fprintf(stdout, "\nDNS provider: %s", cfg.Provider)
+	if cfg.ProviderVar != "" {
+		fmt.Fprintf(stdout, " (from %s)", cfg.ProviderVar)
+	}
+	fmt.Fprintln(stdout)
+	if _, perr := newProvider(cfg.Provider, cfg.ProviderVar); perr != nil {
+		ok = false
+		fmt.Fprintf(stdout, "  ERROR: %v\n", perr)
+	} else {
+		fmt.Fprintln(stdout, "  credentials: found")
+	}
+	printLexicon(stdout, tr)
+	for _, kv := range providerEnv(cfg.Provider) {
+		fmt.Fprintf(stdout, "  %s=%s\n", kv[0], kv[1])
+	}
+	fmt.Fprintf(stdout, "\nDesired certificates (%s):\n", cfg.DomainsFile())
+	log := slog.New(slog.DiscardHandler)
+	specs, problems := app.DomainsSource(cfg.DomainsFile(), cfg.Cluster == config.ClusterSwarm, log).Desired(ctx)
+	if !exists(cfg.DomainsFile()) {
+		fmt.Fprintln(stdout, "  (no domains.conf)")
+	}
+	tw = tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	for _, s := range specs {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", s.Name, strings.Join(s.Domains, " "), s.Source, actionsText(s.Actions))
+	}
+	tw.Flush()
+	for _, p := range problems {
+		ok = false
+		fmt.Fprintf(stdout, "  ERROR: %v\n", p)
+	}
+	if !ok {
+		return errFailed
+	}
+	fmt.Fprintln(stdout, "\nconfiguration OK")
+	return nil
+}
+
+func actionsText(acts []cert.Action) string {
+	var parts []string
+	for _, a := range acts {
+		parts = append(parts, a.String())
+	}
+	return strings.Join(parts, "; ")
+}
+
+// statusRow is one certificate in `certdock status`.
+type statusRow struct {
+	Name        string     `json:"name"`
+	Domains     []string   `json:"domains,omitempty"`
+	Source      string     `json:"source"`
+	Targets     []string   `json:"targets,omitempty"`
+	NotAfter    *time.Time `json:"not_after,omitempty"`
+	DaysLeft    *int       `json:"days_left,omitempty"`
+	RenewalDue  *time.Time `json:"renewal_due,omitempty"`
+	State       string     `json:"state"`
+	Failures    int        `json:"failures,omitempty"`
+	NextAttempt *time.Time `json:"next_attempt,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+}
+
+func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var asJSON *bool
+	cfg, _, err := setup("status", args, stderr, func(fl *flag.FlagSet) {
+		asJSON = fl.Bool("json", false, "print JSON instead of a table")
+	})
+	if err != nil {
+		return err
+	}
+	rows, bad, err := statusRows(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rows); err != nil {
+			return err
+		}
+	} else {
+		printStatus(stdout, rows)
+	}
+	if bad {
+		return errFailed
+	}
+	return nil
+}
+
+// statusRows reads the certificates on disk, domains.conf and certdock's
+// state. bad is true when a lineage is broken.
+func statusRows(ctx context.Context, cfg *config.Config) (rows []statusRow, bad bool, err error) {
+	dir := store.New(cfg.Dir, store.Options{DirMode: cfg.DirsMode, FileMode: cfg.FilesMode})
+	names, err := dir.Names()
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, err
+	}
+	specs, _ := app.DomainsSource(cfg.DomainsFile(), cfg.Cluster == config.ClusterSwarm, slog.New(slog.DiscardHandler)).Desired(ctx)
+	byName := map[string]cert.Spec{}
+	for _, s := range specs {
+		byName[s.Name] = s
+		if !slices.Contains(names, s.Name) {
+			names = append(names, s.Name)
+		}
+	}
+	state, _ := dir.LoadState() // unreadable: shown without failure details
+	now := time.Now()
+	for _, n := range names {
+		r := statusRow{Name: n, Source: "on disk only"}
+		if spec, ok := byName[n]; ok {
+			r.Source = spec.Source.String()
+			for _, a := range spec.Actions {
+				r.Targets = append(r.Targets, a.String())
+			}
+		} else if state != nil && state.Lineages[n] != nil && state.Lineages[n].Origin == string(cert.FromLabel) {
+			r.Source = "docker labels"
+		}
+		if state != nil {
+			if ls := state.Lineages[n]; ls != nil && ls.Failures > 0 {
+				next := ls.NextAttempt
+				r.Failures, r.NextAttempt, r.LastError = ls.Failures, &next, ls.LastError
+			}
+		}
+		l, lerr := dir.Load(n)
+		switch {
+		case errors.Is(lerr, fs.ErrNotExist):
+			r.State = "missing (will be issued)"
+		case lerr != nil:
+			bad = true
+			r.State = "BROKEN: " + lerr.Error()
+		default:
+			due := controller.RenewalTime(l.NotBefore, l.NotAfter)
+			days := int(l.NotAfter.Sub(now).Hours() / 24)
+			notAfter := l.NotAfter
+			r.Domains, r.NotAfter, r.DaysLeft, r.RenewalDue = l.Domains, &notAfter, &days, &due
+			switch {
+			case !now.Before(l.NotAfter):
+				r.State = "EXPIRED"
+			case !now.Before(due):
+				r.State = "due"
+			default:
+				r.State = "ok"
+			}
+		}
+		rows = append(rows, r)
+	}
+	return rows, bad, nil
+}
+
+func printStatus(w io.Writer, rows []statusRow) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tDOMAINS\tNOT AFTER\tDAYS LEFT\tRENEWAL DUE\tSOURCE\tTARGETS\tSTATE")
+	day := func(t *time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return t.UTC().Format("2006-01-02 15:04")
+	}
+	for _, r := range rows {
+		domains, days, targets := "-", "-", "-"
+		if len(r.Domains) > 0 {
+			domains = strings.Join(r.Domains, ",")
+		}
+		if r.DaysLeft != nil {
+			days = strconv.Itoa(*r.DaysLeft)
+		}
+		if len(r.Targets) > 0 {
+			targets = strings.Join(r.Targets, "; ")
+		}
+		st := r.State
+		if r.Failures > 0 {
+			st += fmt.Sprintf("; FAILING (%d in a row, next attempt %s): %s", r.Failures, r.NextAttempt.UTC().Format("2006-01-02 15:04:05"), r.LastError)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, domains, day(r.NotAfter), days, day(r.RenewalDue), r.Source, targets, st)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certdock/certdock/store"
+)
+
+func TestStatusShowsFailures(t *testing.T) {
+	dir := cleanEnv(t)
+	writeDomains(t, dir, "failing.example.com\nfresh.example.com\n")
+	st := store.New(dir, store.Options{})
+	state := store.NewState()
+	next := time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)
+	*state.Lineage("failing.example.com") = store.LineageState{Failures: 2, NextAttempt: next, LastError: "issue: CA unreachable"}
+	if err := st.SaveState(state); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, "status")
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	var failing, fresh string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		switch {
+		case strings.HasPrefix(line, "failing.example.com"):
+			failing = line
+		case strings.HasPrefix(line, "fresh.example.com"):
+			fresh = line
+		}
+	}
+	if !strings.Contains(failing, "FAILING (2 in a row, next attempt 2026-11-22 14:00:00): issue: CA unreachable") {
+		t.Errorf("failing line: %q", failing)
+	}
+	if !strings.Contains(fresh, "missing (will be issued)") || strings.Contains(fresh, "FAILING") {
+		t.Errorf("fresh line: %q", fresh)
+	}
+}
+
+func TestStatusJSON(t *testing.T) {
+	dir := cleanEnv(t)
+	writeDomains(t, dir, "a.example.com autorestart-containers=web\n")
+	r := runCmd(t, "status", "--json")
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	var rows []statusRow
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, r.stdout)
+	}
+	if len(rows) != 1 || rows[0].Name != "a.example.com" || !strings.HasSuffix(rows[0].Source, "domains.conf:1") ||
+		len(rows[0].Targets) != 1 || rows[0].State != "missing (will be issued)" {
+		t.Fatalf("rows %+v", rows)
+	}
+}

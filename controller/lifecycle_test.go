@@ -1,0 +1,347 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/certdock/certdock/cert"
+)
+
+func TestDecideMaintenanceWindowAndARI(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	spec := cert.Spec{Name: "example.com", Domains: []string{"example.com"}}
+	lin := func(age, left time.Duration) *cert.Lineage {
+		return &cert.Lineage{Name: "example.com", Domains: spec.Domains, NotBefore: now.Add(-age), NotAfter: now.Add(left), KeyType: cert.EC256}
+	}
+	tests := []struct {
+		name             string
+		cur              *cert.Lineage
+		window           time.Time
+		ariStart, ariEnd time.Time
+		issue, urgent    bool
+	}{
+		{name: "due, no window: at once", cur: lin(65*day, 25*day), issue: true, urgent: true},
+		{name: "due, window before the deadline: wait", cur: lin(65*day, 25*day), window: now.Add(10 * time.Hour), issue: true},
+		{name: "due, window after the deadline: at once", cur: lin(80*day, 10*day), window: now.Add(12 * 24 * time.Hour), issue: true, urgent: true},
+		{name: "not due", cur: lin(10*day, 80*day), window: now.Add(time.Hour)},
+		{name: "ARI window open", cur: lin(10*day, 80*day), window: now.Add(time.Hour), ariStart: now.Add(-4 * day), ariEnd: now.Add(4 * day), issue: true},
+		{name: "ARI window closed: urgent", cur: lin(10*day, 80*day), window: now.Add(time.Hour), ariStart: now.Add(-4 * day), ariEnd: now.Add(-time.Hour), issue: true, urgent: true},
+		{name: "ARI window later wins over 2/3 lifetime", cur: lin(65*day, 25*day), window: now.Add(time.Hour), ariStart: now.Add(5 * day), ariEnd: now.Add(7 * day)},
+		{name: "expired is urgent", cur: lin(91*day, -time.Hour), window: now.Add(time.Hour), issue: true, urgent: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Decide(Input{Spec: spec, Current: tt.cur, Now: now, NextWindow: tt.window, ARIStart: tt.ariStart, ARIEnd: tt.ariEnd, DefaultKeyType: cert.EC256})
+			if d.Issue != tt.issue || d.Urgent != tt.urgent {
+				t.Errorf("Decide = issue %v urgent %v (%s), want %v %v", d.Issue, d.Urgent, d.Reason, tt.issue, tt.urgent)
+			}
+		})
+	}
+}
+
+func TestJitterIsStableAndBounded(t *testing.T) {
+	a, b := jitter("1234", time.Hour), jitter("1234", time.Hour)
+	if a != b || a < 0 || a >= time.Hour {
+		t.Fatalf("jitter %v %v", a, b)
+	}
+	if jitter("1234", time.Hour) == jitter("5678", time.Hour) && jitter("1", time.Hour) == jitter("2", time.Hour) {
+		t.Fatal("jitter does not depend on the serial")
+	}
+}
+
+func TestBackoffIsPersistedAcrossRestarts(t *testing.T) {
+	mem := NewMemory()
+	iss := &fakeIssuer{failFor: map[string]error{"a.example.com": errors.New("CA down")}}
+	src := specs([]string{"a.example.com"})
+	res := New(&memStore{}, iss, []Source{src}, nil, Options{Memory: mem}).RunOnce(context.Background())
+	if res.Failed["a.example.com"] == nil {
+		t.Fatal("expected a failure")
+	}
+	rec, _ := mem.Get("a.example.com")
+	if rec.Failures != 1 || !rec.NextAttempt.After(time.Now()) || !strings.Contains(rec.LastError, "CA down") {
+		t.Fatalf("record %+v", rec)
+	}
+	// A restarted daemon honours the persisted backoff: no order meanwhile.
+	iss2 := &fakeIssuer{}
+	c := New(&memStore{}, iss2, []Source{src}, nil, Options{Memory: mem})
+	ctx, cancel := context.WithCancel(context.Background())
+	go c.Run(ctx)
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	if n := iss2.orders.Load(); n != 0 {
+		t.Fatalf("%d orders during the persisted backoff", n)
+	}
+	if f := c.Failures()["a.example.com"]; f.Count != 1 {
+		t.Fatalf("Failures() = %+v", f)
+	}
+}
+
+type recNotifier struct{ calls atomic.Int32 }
+
+func (n *recNotifier) Failed(context.Context, cert.Spec, error, int) { n.calls.Add(1) }
+
+func TestNotifyOncePerStreak(t *testing.T) {
+	mem, n := NewMemory(), &recNotifier{}
+	iss := &fakeIssuer{failFor: map[string]error{"a.example.com": errors.New("down")}}
+	c := New(&memStore{}, iss, []Source{specs([]string{"a.example.com"})}, nil, Options{Memory: mem, Notifier: n})
+	for range 3 {
+		c.RunOnce(context.Background())
+	}
+	if got := n.calls.Load(); got != 1 {
+		t.Fatalf("notified %d times for one streak, want 1", got)
+	}
+	iss.mu.Lock()
+	iss.failFor = nil
+	iss.mu.Unlock()
+	c.RunOnce(context.Background()) // success ends the streak
+	iss.mu.Lock()
+	iss.failFor = map[string]error{"a.example.com": errors.New("down again")}
+	iss.mu.Unlock()
+	c.Renew(context.Background(), []string{"a.example.com"}, true)
+	if got := n.calls.Load(); got != 2 {
+		t.Fatalf("a new streak notified %d times in total, want 2", got)
+	}
+}
+
+type recRemover struct {
+	mu      sync.Mutex
+	removed []string
+}
+
+func (r *recRemover) Remove(name string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.removed = append(r.removed, name)
+	return nil
+}
+
+type revokingIssuer struct {
+	fakeIssuer
+	revoked atomic.Int32
+}
+
+func (r *revokingIssuer) Revoke(context.Context, []byte) error { r.revoked.Add(1); return nil }
+
+func TestPrune(t *testing.T) {
+	now := time.Now()
+	mem := NewMemory()
+	mem.Put("gone-file.example.com", Record{Owned: true, Origin: cert.FromFile, LastWanted: now.Add(-time.Hour)})
+	mem.Put("gone-label-recent.example.com", Record{Owned: true, Origin: cert.FromLabel, LastWanted: now.Add(-time.Hour)})
+	mem.Put("gone-label-old.example.com", Record{Owned: true, Origin: cert.FromLabel, LastWanted: now.Add(-8 * 24 * time.Hour)})
+	mem.Put("foreign.example.com", Record{Owned: false, Origin: cert.FromFile})
+	st := &memStore{m: map[string]*cert.Lineage{}}
+	for _, n := range mem.Names() {
+		st.m[n] = &cert.Lineage{Name: n, Domains: []string{n}, NotBefore: now, NotAfter: now.Add(90 * 24 * time.Hour), KeyType: cert.EC256, CertPEM: []byte("pem")}
+	}
+	iss, rm := &revokingIssuer{}, &recRemover{}
+	keep := specs([]string{"kept.example.com"})
+
+	t.Run("unreadable source prunes nothing", func(t *testing.T) {
+		broken := SourceFunc(func(context.Context) ([]cert.Spec, []error) {
+			return nil, []error{fmt.Errorf("domains.conf: permission denied: %w", ErrSourceUnavailable)}
+		})
+		New(st, iss, []Source{keep, broken}, nil, Options{Memory: mem, Remover: rm, RevokeRemoved: true}).RunOnce(context.Background())
+		if len(rm.removed) != 0 {
+			t.Fatalf("removed %v while a source was unavailable", rm.removed)
+		}
+	})
+	t.Run("removed line revoked and deleted, labels after grace", func(t *testing.T) {
+		New(st, iss, []Source{keep}, nil, Options{Memory: mem, Remover: rm, RevokeRemoved: true}).RunOnce(context.Background())
+		slices.Sort(rm.removed)
+		if !slices.Equal(rm.removed, []string{"gone-file.example.com", "gone-label-old.example.com"}) {
+			t.Fatalf("removed %v", rm.removed)
+		}
+		if iss.revoked.Load() != 1 {
+			t.Fatalf("revoked %d certificates, want only the domains.conf one", iss.revoked.Load())
+		}
+		if _, ok := mem.Get("gone-label-recent.example.com"); !ok {
+			t.Fatal("a label certificate inside its grace period was forgotten")
+		}
+		if rec, _ := mem.Get("kept.example.com"); !rec.Owned || rec.Origin != cert.FromFile {
+			t.Fatalf("issued certificate not recorded as owned: %+v", rec)
+		}
+	})
+}
+
+type recDeployer struct{ names []string }
+
+func (d *recDeployer) Deploy(_ context.Context, s cert.Spec, l *cert.Lineage) error {
+	d.names = append(d.names, fmt.Sprintf("%s@%d", s.Name, l.Version))
+	return errors.New("hook failed")
+}
+
+type recLocker struct {
+	mu    sync.Mutex
+	locks int
+}
+
+func (l *recLocker) Lock(context.Context, string) (func(), error) {
+	l.mu.Lock()
+	l.locks++
+	l.mu.Unlock()
+	return func() {}, nil
+}
+
+func TestDeployAndLock(t *testing.T) {
+	dep, lock := &recDeployer{}, &recLocker{}
+	act := &recActor{}
+	restart := cert.Action{Kind: cert.Restart, Target: "web"}
+	src := SourceFunc(func(context.Context) ([]cert.Spec, []error) {
+		return []cert.Spec{{Name: "a.example.com", Domains: []string{"a.example.com"}, Actions: []cert.Action{restart}}}, nil
+	})
+	res := New(&memStore{}, &fakeIssuer{}, []Source{src}, act, Options{Deployer: dep, Locker: lock}).RunOnce(context.Background())
+	if len(res.Issued) != 1 || !slices.Equal(dep.names, []string{"a.example.com@1"}) || lock.locks != 1 {
+		t.Fatalf("issued %v deployed %v locks %d", res.Issued, dep.names, lock.locks)
+	}
+	if len(act.calls) != 1 {
+		t.Fatal("a failing deploy hook must not stop the Docker actions")
+	}
+}
+
+func TestMaintenanceTickRenewsDueCertificates(t *testing.T) {
+	now := time.Now()
+	st := &memStore{m: map[string]*cert.Lineage{
+		// Due (2/3 of its life gone) but far from its deadline.
+		"a.example.com": {Name: "a.example.com", Domains: []string{"a.example.com"}, NotBefore: now.Add(-65 * 24 * time.Hour), NotAfter: now.Add(25 * 24 * time.Hour), KeyType: cert.EC256, Version: 1},
+	}}
+	iss := &fakeIssuer{}
+	var tickAt atomic.Int64
+	tickAt.Store(now.Add(time.Hour).UnixNano())
+	c := New(st, iss, []Source{specs([]string{"a.example.com"})}, nil, Options{
+		DefaultKeyType: cert.EC256,
+		Window:         func(time.Time) time.Time { return time.Unix(0, tickAt.Load()) },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Run(ctx)
+	time.Sleep(200 * time.Millisecond)
+	if iss.orders.Load() != 0 {
+		t.Fatal("a merely due certificate was renewed outside the maintenance window")
+	}
+	tickAt.Store(time.Now().Add(100 * time.Millisecond).UnixNano())
+	c.Trigger() // re-arm the window timer
+	waitFor(t, func() bool { l, _ := st.Load("a.example.com"); return l.Version == 2 })
+}
+
+func TestTriggerNowBypassesMinInterval(t *testing.T) {
+	var passes atomic.Int32
+	src := SourceFunc(func(context.Context) ([]cert.Spec, []error) { passes.Add(1); return nil, nil })
+	c := New(&memStore{}, &fakeIssuer{}, []Source{src}, nil, Options{Quiet: 10 * time.Millisecond, MinInterval: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Run(ctx)
+	c.Trigger() // first trigger after start-up is not rate-limited
+	waitFor(t, func() bool { return passes.Load() == 2 })
+	c.Trigger()
+	time.Sleep(100 * time.Millisecond)
+	if passes.Load() != 2 {
+		t.Fatal("a plain trigger inside MinInterval ran a pass")
+	}
+	c.TriggerNow()
+	waitFor(t, func() bool { return passes.Load() == 3 })
+}
+
+type recObserver struct {
+	mu             sync.Mutex
+	issued, passes int
+	ready          map[string]bool
+	forgotten      []string
+}
+
+func (o *recObserver) Issued(string, time.Duration, error) { o.mu.Lock(); o.issued++; o.mu.Unlock() }
+func (o *recObserver) Reconciled(time.Duration)            { o.mu.Lock(); o.passes++; o.mu.Unlock() }
+func (o *recObserver) Certificate(name string, _ *cert.Lineage, _ time.Time, ready bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.ready[name] = ready
+}
+func (o *recObserver) Forgot(name string) {
+	o.mu.Lock()
+	o.forgotten = append(o.forgotten, name)
+	o.mu.Unlock()
+}
+
+func TestObserver(t *testing.T) {
+	obs := &recObserver{ready: map[string]bool{}}
+	var lines atomic.Value
+	lines.Store([]string{"a.example.com", "b.example.com"})
+	src := SourceFunc(func(ctx context.Context) ([]cert.Spec, []error) {
+		var out []cert.Spec
+		for _, n := range lines.Load().([]string) {
+			out = append(out, cert.Spec{Name: n, Domains: []string{n}})
+		}
+		return out, nil
+	})
+	c := New(&memStore{}, &fakeIssuer{}, []Source{src}, nil, Options{Observer: obs, Quiet: 10 * time.Millisecond, MinInterval: 10 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Run(ctx)
+	waitFor(t, func() bool {
+		obs.mu.Lock()
+		defer obs.mu.Unlock()
+		return obs.ready["a.example.com"] && obs.ready["b.example.com"]
+	})
+	lines.Store([]string{"a.example.com"})
+	c.Trigger()
+	waitFor(t, func() bool {
+		obs.mu.Lock()
+		defer obs.mu.Unlock()
+		return slices.Contains(obs.forgotten, "b.example.com") && obs.passes >= 2 // Reconciled ends a pass
+	})
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if obs.issued != 2 || obs.passes < 2 {
+		t.Fatalf("issued %d passes %d", obs.issued, obs.passes)
+	}
+}
+
+func TestAdoptsExistingLineagesFromDomainsConf(t *testing.T) {
+	now := time.Now()
+	st := &memStore{m: map[string]*cert.Lineage{
+		"old.example.com": {Name: "old.example.com", Domains: []string{"old.example.com"}, NotBefore: now, NotAfter: now.Add(90 * 24 * time.Hour), KeyType: cert.EC256, Version: 3},
+	}}
+	mem := NewMemory()
+	iss := &fakeIssuer{}
+	res := New(st, iss, []Source{specs([]string{"old.example.com"})}, nil, Options{Memory: mem}).RunOnce(context.Background())
+	if len(res.Issued) != 0 || iss.orders.Load() != 0 {
+		t.Fatalf("a valid existing lineage was re-issued: %v", res.Issued)
+	}
+	if rec, _ := mem.Get("old.example.com"); !rec.Owned {
+		t.Fatal("existing lineage listed in domains.conf not adopted")
+	}
+}
+
+type keyTypeIssuer struct {
+	fakeIssuer
+	got cert.KeyType
+}
+
+func (k *keyTypeIssuer) Issue(ctx context.Context, s cert.Spec) (cert.Bundle, cert.IssueMeta, error) {
+	k.got = s.KeyType
+	return k.fakeIssuer.Issue(ctx, s)
+}
+
+func TestRenewalKeepsTheLineageKeyTypeUnlessOneIsAsked(t *testing.T) {
+	now := time.Now()
+	lin := func() *memStore {
+		return &memStore{m: map[string]*cert.Lineage{"rsa.example.com": {Name: "rsa.example.com", Domains: []string{"rsa.example.com"}, NotBefore: now, NotAfter: now.Add(90 * 24 * time.Hour), KeyType: cert.RSA2048, Version: 1}}}
+	}
+	iss := &keyTypeIssuer{}
+	res := New(lin(), iss, []Source{specs([]string{"rsa.example.com"})}, nil, Options{}).Renew(context.Background(), []string{"rsa.example.com"}, true)
+	if len(res.Issued) != 1 || iss.got != cert.RSA2048 {
+		t.Fatalf("renewal asked for key type %q, want the lineage's rsa2048", iss.got)
+	}
+	iss.got = ""
+	res = New(lin(), iss, []Source{specs([]string{"rsa.example.com"})}, nil, Options{DefaultKeyType: cert.EC256}).RunOnce(context.Background())
+	if len(res.Issued) != 1 {
+		t.Fatal("with ACME_KEY_TYPE=ec256 an RSA certificate must be re-issued")
+	}
+}

@@ -1,0 +1,18 @@
+// Package docker is certdock's only importer of the Docker SDK
+// (github.com/moby/moby/client). It lists the labelled containers and Swarm
+// services of a Docker host (Snapshot), watches the daemon's event stream
+// with reconnects (Watch), and performs the actions certdock takes after a
+// certificate changes: restart a container, signal it, run a command in it
+// (exec, with its exit code), or force-update a Swarm service.
+//
+// The package knows nothing of what labels mean: it hands workloads and
+// their labels to the labels package and executes the cert.Actions it is
+// given. The connection to the daemon is disposable: nothing here assumes
+// it stays up, every call talks to the daemon afresh, and Watch reconnects
+// forever with backoff, telling its Handler after every reconnect so the
+// caller can resync from a fresh Snapshot.
+//
+// The client negotiates the API version with the daemon on the first
+// request, so it works with engines down to API 1.40 (Docker 19.03); it is
+// tested against Engine 20.10 (API 1.41).
+package docker

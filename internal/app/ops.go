@@ -1,0 +1,121 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/certdock/certdock/cert"
+	"github.com/certdock/certdock/controller"
+	"github.com/certdock/certdock/internal/ops"
+)
+
+// observer feeds the controller's events into metrics and health.
+type observer struct {
+	m        *ops.Metrics
+	h        *ops.Health
+	stateDir string
+}
+
+var _ controller.Observer = observer{}
+
+// Issued implements controller.Observer.
+func (o observer) Issued(_ string, took time.Duration, err error) {
+	result := ops.ResultSuccess
+	if err != nil {
+		result = ops.ResultFailure
+	}
+	o.m.ObserveIssuance(result, took)
+}
+
+// Reconciled implements controller.Observer: the first pass makes
+// certdock ready, and every pass checks that the store is writable.
+func (o observer) Reconciled(took time.Duration) {
+	o.m.ObserveReconcile(took)
+	o.h.SetCheck("store", probeWritable(o.stateDir))
+	o.h.SetReady()
+}
+
+// Certificate implements controller.Observer.
+func (o observer) Certificate(name string, lin *cert.Lineage, renewAt time.Time, ready bool) {
+	if lin == nil {
+		o.m.SetCertificate(name, time.Time{}, time.Time{}, false)
+		return
+	}
+	o.m.SetCertificate(name, lin.NotAfter, renewAt, ready)
+}
+
+// Forgot implements controller.Observer.
+func (o observer) Forgot(name string) { o.m.DeleteCertificate(name) }
+
+// probeWritable creates and removes a file in dir.
+func probeWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// countingActor counts each action's result for metrics, acting on one
+// action at a time so every result is known.
+type countingActor struct {
+	next controller.Actor
+	m    *ops.Metrics
+}
+
+// Act implements controller.Actor.
+func (c countingActor) Act(ctx context.Context, actions []cert.Action) []error {
+	var errs []error
+	for _, a := range actions {
+		kind := string(a.Kind)
+		if a.Service && a.Kind == cert.Restart {
+			kind = "force-update"
+		}
+		e := c.next.Act(ctx, []cert.Action{a})
+		result := ops.ResultSuccess
+		if len(e) > 0 {
+			result = ops.ResultFailure
+		}
+		c.m.ObserveAction(kind, result)
+		errs = append(errs, e...)
+	}
+	return errs
+}
+
+// listen binds CERTDOCK_LISTEN at start-up, so a taken port is an error
+// at once, not a silent missing endpoint.
+func (a *App) listen() (net.Listener, error) {
+	if a.Config.Listen == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", a.Config.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("CERTDOCK_LISTEN=%s: %w", a.Config.Listen, err)
+	}
+	return ln, nil
+}
+
+// dockerProbe reports the Docker connection's health for /healthz.
+func dockerProbe(d Docker) func() error {
+	h, ok := d.(interface{ Healthy() bool })
+	if !ok {
+		return func() error { return nil }
+	}
+	return func() error {
+		if !h.Healthy() {
+			return errors.New("not connected to the Docker engine (retrying)")
+		}
+		return nil
+	}
+}
+
+func stateDir(dir string) string { return filepath.Join(dir, "certdock") }

@@ -1,0 +1,192 @@
+package labels
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/certdock/certdock/cert"
+)
+
+func TestParse(t *testing.T) {
+	c := func(l map[string]string) Workload { return Workload{Kind: Container, Name: "web", Labels: l} }
+	tests := []struct {
+		name    string
+		w       Workload
+		allowed string
+		want    []cert.Spec // Source omitted
+		wantErr []string    // substrings, one per problem
+		noSpecs bool
+	}{
+		{name: "no labels", w: c(map[string]string{"other": "x"})},
+		{name: "domains", w: c(map[string]string{"certdock.domains": "Example.com, *.example.com"}),
+			want: []cert.Spec{{Name: "example.com", Domains: []string{"example.com", "*.example.com"}}}},
+		{name: "wildcard first names the lineage", w: c(map[string]string{"certdock.domains": "*.example.com,example.com"}),
+			want: []cert.Spec{{Name: "example.com", Domains: []string{"*.example.com", "example.com"}}}},
+		{name: "name override", w: c(map[string]string{"certdock.domains": "a.example.com", "certdock.name": "Web-Cert"}),
+			want: []cert.Spec{{Name: "web-cert", Domains: []string{"a.example.com"}}}},
+		{name: "exec", w: c(map[string]string{"certdock.domains": "a.example.com", "certdock.exec": `nginx -s reload`}),
+			want: []cert.Spec{{Name: "a.example.com", Domains: []string{"a.example.com"}, Actions: []cert.Action{{Kind: cert.Exec, Target: "web", Command: []string{"nginx", "-s", "reload"}}}}}},
+		{name: "signal and subscription", w: c(map[string]string{"certdock.cert": "mail.example.com, *.example.com", "certdock.signal": "hup"}),
+			want: []cert.Spec{
+				{Name: "mail.example.com", Actions: []cert.Action{{Kind: cert.Signal, Target: "web", Signal: "SIGHUP"}}},
+				{Name: "example.com", Actions: []cert.Action{{Kind: cert.Signal, Target: "web", Signal: "SIGHUP"}}},
+			}},
+		{name: "restart false is no action", w: c(map[string]string{"certdock.domains": "a.example.com", "certdock.restart": "false"}),
+			want: []cert.Spec{{Name: "a.example.com", Domains: []string{"a.example.com"}}}},
+		{name: "service restart is a force-update", w: Workload{Kind: Service, Name: "api", Labels: map[string]string{"certdock.domains": "api.example.com", "certdock.restart": "true"}},
+			want: []cert.Spec{{Name: "api.example.com", Domains: []string{"api.example.com"}, Actions: []cert.Action{{Kind: cert.Restart, Target: "api", Service: true}}}}},
+		{name: "service exec refused", w: Workload{Kind: Service, Name: "api", Labels: map[string]string{"certdock.domains": "api.example.com", "certdock.exec": "reload"}},
+			wantErr: []string{"service api: label certdock.exec: a Swarm service can only be force-updated"}, noSpecs: true},
+		{name: "empty domains", w: c(map[string]string{"certdock.domains": " , "}), wantErr: []string{"container web: label certdock.domains: empty"}, noSpecs: true},
+		{name: "invalid domain", w: c(map[string]string{"certdock.domains": "a..example.com"}), wantErr: []string{"label certdock.domains"}, noSpecs: true},
+		{name: "covered by wildcard", w: c(map[string]string{"certdock.domains": "*.example.com,a.example.com"}), wantErr: []string{"a.example.com is already covered by *.example.com"}, noSpecs: true},
+		{name: "bad signal", w: c(map[string]string{"certdock.domains": "a.example.com", "certdock.signal": "SIGFOO"}), wantErr: []string{"label certdock.signal: unknown signal"}, noSpecs: true},
+		{name: "unparsable exec", w: c(map[string]string{"certdock.domains": "a.example.com", "certdock.exec": `nginx "-s reload`}), wantErr: []string{"label certdock.exec: unterminated quote"}, noSpecs: true},
+		{name: "conflicting actions", w: c(map[string]string{"certdock.domains": "a.example.com", "certdock.restart": "true", "certdock.exec": "x"}), wantErr: []string{"conflicts with certdock.restart"}, noSpecs: true},
+		{name: "bad restart value", w: c(map[string]string{"certdock.domains": "a.example.com", "certdock.restart": "yes please"}), wantErr: []string{"label certdock.restart"}, noSpecs: true},
+		{name: "action without certificate", w: c(map[string]string{"certdock.restart": "true"}), wantErr: []string{"no certificate to act on"}, noSpecs: true},
+		{name: "name without domains", w: c(map[string]string{"certdock.name": "x"}), wantErr: []string{"needs certdock.domains"}, noSpecs: true},
+		{name: "bad name", w: c(map[string]string{"certdock.domains": "a.example.com", "certdock.name": "../etc"}), wantErr: []string{"label certdock.name"}, noSpecs: true},
+		{name: "unknown key reported, rest served", w: c(map[string]string{"certdock.domain": "x", "certdock.domains": "a.example.com"}),
+			want: []cert.Spec{{Name: "a.example.com", Domains: []string{"a.example.com"}}}, wantErr: []string{"label certdock.domain: unknown label"}},
+		{name: "allowed", allowed: "*.example.com", w: c(map[string]string{"certdock.domains": "a.b.example.com,*.example.com"}),
+			want: []cert.Spec{{Name: "a.b.example.com", Domains: []string{"a.b.example.com", "*.example.com"}}}},
+		{name: "not allowed", allowed: "*.example.com", w: c(map[string]string{"certdock.domains": "example.com"}), wantErr: []string{"example.com is not allowed by CERTDOCK_ALLOWED_DOMAINS"}, noSpecs: true},
+		{name: "not allowed other zone", allowed: "*.example.com,example.org", w: c(map[string]string{"certdock.domains": "evil.com"}), wantErr: []string{"not allowed"}, noSpecs: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var allow *Allowlist
+			if tt.allowed != "" {
+				var err error
+				if allow, err = ParseAllowlist(tt.allowed); err != nil {
+					t.Fatal(err)
+				}
+			}
+			specs, problems := Parse("certdock", tt.w, allow)
+			if len(problems) != len(tt.wantErr) {
+				t.Fatalf("problems %v, want %d", problems, len(tt.wantErr))
+			}
+			for i, p := range problems {
+				var le *Error
+				if !errors.As(p, &le) || !strings.Contains(p.Error(), tt.wantErr[i]) {
+					t.Errorf("problem %q, want *Error containing %q", p, tt.wantErr[i])
+				}
+			}
+			if tt.noSpecs && len(specs) != 0 {
+				t.Fatalf("a workload with a malformed label must be skipped, got %v", specs)
+			}
+			if len(specs) != len(tt.want) {
+				t.Fatalf("specs %+v, want %+v", specs, tt.want)
+			}
+			for i, s := range specs {
+				w := tt.want[i]
+				if s.Name != w.Name || !slices.Equal(s.Domains, w.Domains) || len(s.Actions) != len(w.Actions) {
+					t.Errorf("spec %+v, want %+v", s, w)
+					continue
+				}
+				for j := range s.Actions {
+					if s.Actions[j].String() != w.Actions[j].String() || s.Actions[j].Service != w.Actions[j].Service {
+						t.Errorf("action %v, want %v", s.Actions[j], w.Actions[j])
+					}
+				}
+				if s.Source.Kind != cert.FromLabel || s.Source.Workload != tt.w.String() {
+					t.Errorf("source %v", s.Source)
+				}
+			}
+		})
+	}
+}
+
+func TestPrefix(t *testing.T) {
+	w := Workload{Kind: Container, Name: "x", Labels: map[string]string{"acme.domains": "a.example.com", "certdock.domains": "b.example.com"}}
+	specs, _ := Parse("acme", w, nil)
+	if len(specs) != 1 || specs[0].Name != "a.example.com" {
+		t.Fatalf("prefix not honoured: %v", specs)
+	}
+}
+
+func TestSplitCommand(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []string
+		wantErr bool
+	}{
+		{in: "nginx -s reload", want: []string{"nginx", "-s", "reload"}},
+		{in: `  a   b  `, want: []string{"a", "b"}},
+		{in: `sh -c 'echo $HOME; rm -rf /'`, want: []string{"sh", "-c", "echo $HOME; rm -rf /"}},
+		{in: `say "hello \"you\" \n"`, want: []string{"say", `hello "you" \n`}},
+		{in: `a\ b c`, want: []string{"a b", "c"}},
+		{in: `x ''`, want: []string{"x", ""}},
+		{in: `echo a|b;c`, want: []string{"echo", "a|b;c"}},
+		{in: "", wantErr: true},
+		{in: "   ", wantErr: true},
+		{in: `'open`, wantErr: true},
+		{in: `trailing\`, wantErr: true},
+		{in: "a\x00b", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := SplitCommand(tt.in)
+			if (err != nil) != tt.wantErr || !slices.Equal(got, tt.want) {
+				t.Errorf("SplitCommand(%q) = %q, %v", tt.in, got, err)
+			}
+		})
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add("a.example.com,*.example.com", "", "", "true", "", "nginx -s reload", false)
+	f.Add("x", "n", "c", "", "HUP", "", true)
+	f.Fuzz(func(t *testing.T, domains, name, certs, restart, signal, exec string, service bool) {
+		l := map[string]string{}
+		for k, v := range map[string]string{"domains": domains, "name": name, "cert": certs, "restart": restart, "signal": signal, "exec": exec} {
+			if v != "" {
+				l["certdock."+k] = v
+			}
+		}
+		kind := Container
+		if service {
+			kind = Service
+		}
+		specs, problems := Parse("certdock", Workload{Kind: kind, Name: "w", Labels: l}, nil)
+		for _, p := range problems {
+			var le *Error
+			if !errors.As(p, &le) {
+				t.Fatalf("problem of type %T", p)
+			}
+		}
+		for _, s := range specs {
+			if err := cert.ValidName(s.Name); err != nil {
+				t.Fatalf("invalid name %q", s.Name)
+			}
+			for _, d := range s.Domains {
+				if n, err := cert.NormalizeDomain(d); err != nil || n != d {
+					t.Fatalf("domain %q not normalised", d)
+				}
+			}
+			for _, a := range s.Actions {
+				if a.Target != "w" {
+					t.Fatalf("action on another workload: %v", a)
+				}
+				if a.Kind == cert.Exec && len(a.Command) == 0 {
+					t.Fatal("empty exec")
+				}
+			}
+		}
+	})
+}
+
+func FuzzSplitCommand(f *testing.F) {
+	for _, s := range []string{"a b", `'x y' "z \" w"`, `a\ b`, "''"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		argv, err := SplitCommand(s)
+		if err == nil && (len(argv) == 0 || argv[0] == "") {
+			t.Fatalf("SplitCommand(%q) = %q without error", s, argv)
+		}
+	})
+}

@@ -1,0 +1,156 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+
+	"github.com/certdock/certdock/cert"
+)
+
+// Save stores a freshly issued bundle as the next version of a lineage and
+// returns the lineage as Load then sees it.
+//
+// The name and the bundle are checked before anything is written: the name
+// must be a valid lineage name, the certificate and any chain must parse and
+// the private key must match the leaf. The new version N+1 (N the highest
+// number of any file in archive/<name>/) is written file by file through a
+// temporary file, fsynced, and never replaces an existing archive file; only
+// then do the four live links move, each by renaming a temporary symlink
+// over the old one. The renewal file is rewritten last. Saving the bundle
+// that is already live writes no new version.
+func (d *Dir) Save(name string, b cert.Bundle, meta cert.IssueMeta) (*cert.Lineage, error) {
+	if err := cert.ValidName(name); err != nil {
+		return nil, fmt.Errorf("store: save: %w", err)
+	}
+	v, err := prepare(b)
+	if err != nil {
+		return nil, fmt.Errorf("store: save %s: %w", name, err)
+	}
+	kt := keyTypeOf(v.leaf.PublicKey)
+	if kt == "" {
+		kt = meta.KeyType
+	}
+	if _, err := d.renewalConf(name, 0, kt, meta); err != nil {
+		return nil, fmt.Errorf("store: save %s: %w", name, err)
+	}
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r, err := d.openRootCreate()
+	if err != nil {
+		return nil, fmt.Errorf("store: save %s: %w", name, err)
+	}
+	defer r.Close()
+	l, err := d.save(r, name, v, kt, meta)
+	if err != nil {
+		return nil, fmt.Errorf("store: save %s: %w", name, err)
+	}
+	return l, nil
+}
+
+func (d *Dir) save(r *os.Root, name string, v *version, kt cert.KeyType, meta cert.IssueMeta) (*cert.Lineage, error) {
+	live, arch := path.Join(liveDir, name), path.Join(archiveDir, name)
+	for _, dir := range []string{liveDir, archiveDir, renewalDir, live, arch} {
+		if err := d.ensureDir(r, dir); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.ensureFile(r, liveDir, "README", []byte(liveReadme)); err != nil {
+		return nil, err
+	}
+	if err := d.ensureFile(r, live, "README", []byte(lineageReadme)); err != nil {
+		return nil, err
+	}
+
+	n, current := liveVersion(r, name, v)
+	if !current {
+		versions, err := archiveVersions(r, name)
+		if err != nil {
+			return nil, err
+		}
+		n = 1
+		if len(versions) > 0 {
+			n = versions[0] + 1
+		}
+		for _, kind := range kinds {
+			if err := d.writeFile(r, arch, archiveBase(kind, n), v.files[kind], true); err != nil {
+				return nil, err
+			}
+		}
+		if err := syncDir(r, arch); err != nil {
+			return nil, err
+		}
+		if err := moveLinks(r, name, n); err != nil {
+			// Some links may have moved: point them all at the newest
+			// complete version, which is the one just written.
+			if _, rerr := d.repairLineage(r, name); rerr != nil {
+				return nil, errors.Join(err, rerr)
+			}
+			return nil, err
+		}
+	}
+
+	conf, err := d.renewalConf(name, n, kt, meta)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.ensureContent(r, renewalDir, name+".conf", conf); err != nil {
+		return nil, err
+	}
+	return load(r, name)
+}
+
+// liveVersion reports whether live/<name>/ already holds exactly the files
+// of v, and if so at which version.
+func liveVersion(r *os.Root, name string, v *version) (int, bool) {
+	n := -1
+	for _, kind := range kinds {
+		lf, err := readLive(r, path.Join(liveDir, name, kind+".pem"), kind)
+		if err != nil || !bytes.Equal(lf.data, v.files[kind]) {
+			return 0, false
+		}
+		if lf.version == 0 || n >= 0 && lf.version != n {
+			return 0, false
+		}
+		n = lf.version
+	}
+	return n, true
+}
+
+// moveLinks points the four live links of a lineage at version n and syncs
+// the directory.
+func moveLinks(r *os.Root, name string, n int) error {
+	live := path.Join(liveDir, name)
+	for _, kind := range linkOrder {
+		if err := relink(r, live, kind, linkTarget(name, kind, n)); err != nil {
+			return err
+		}
+	}
+	return syncDir(r, live)
+}
+
+// ensureFile writes dir/base when it does not exist yet.
+func (d *Dir) ensureFile(r *os.Root, dir, base string, data []byte) error {
+	if _, err := r.Lstat(path.Join(dir, base)); !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := d.writeFile(r, dir, base, data, false); err != nil {
+		return err
+	}
+	return syncDir(r, dir)
+}
+
+// ensureContent atomically replaces dir/base unless it already holds data.
+func (d *Dir) ensureContent(r *os.Root, dir, base string, data []byte) error {
+	if old, err := r.ReadFile(path.Join(dir, base)); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	if err := d.writeFile(r, dir, base, data, false); err != nil {
+		return err
+	}
+	return syncDir(r, dir)
+}
