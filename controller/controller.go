@@ -308,7 +308,7 @@ func (c *Controller) ariWindow(ctx context.Context, cur *cert.Lineage) (time.Tim
 
 // process re-checks one certificate and issues it when needed. It
 // returns whether a new version was written.
-func (c *Controller) process(ctx context.Context, spec cert.Spec, force, allowDue bool) (bool, error) {
+func (c *Controller) process(ctx context.Context, spec cert.Spec, force, allowDue, daemon bool) (bool, error) {
 	log := c.log.With("cert", spec.Name)
 	if c.opts.Locker != nil {
 		unlock, err := c.opts.Locker.Lock(ctx, spec.Name)
@@ -316,6 +316,17 @@ func (c *Controller) process(ctx context.Context, spec cert.Spec, force, allowDu
 			return false, fmt.Errorf("lock: %w", err)
 		}
 		defer unlock()
+	}
+	if daemon {
+		// The desired set may have changed while this certificate waited
+		// in the queue or for its lock: a lineage pruned meanwhile must not
+		// be issued again.
+		c.mu.Lock()
+		_, wanted := c.desired[spec.Name]
+		c.mu.Unlock()
+		if !wanted {
+			return false, errNotWanted
+		}
 	}
 	// Decide after taking the lock: another process may just have renewed.
 	d, cur := c.decideLoad(ctx, spec)
@@ -410,7 +421,7 @@ func (c *Controller) pass(ctx context.Context, only []string, force bool) Result
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			ok, err := c.process(ctx, spec, force, true)
+			ok, err := c.process(ctx, spec, force, true, false)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -736,6 +747,7 @@ func (c *Controller) prune(ctx context.Context, desired map[string]cert.Spec, pr
 			continue
 		}
 		log := c.log.With("cert", name)
+		revoke := false
 		switch rec.Origin {
 		case cert.FromLabel:
 			if now.Sub(rec.LastWanted) < c.opts.LabelGrace {
@@ -743,23 +755,45 @@ func (c *Controller) prune(ctx context.Context, desired map[string]cert.Spec, pr
 			}
 			log.Info("removing a certificate no workload has wanted for the grace period", "last_wanted", rec.LastWanted.UTC().Format(time.RFC3339))
 		default:
-			if rv, ok := c.issuer.(Revoker); ok && c.opts.RevokeRemoved {
-				if lin, err := c.store.Load(name); err == nil {
-					if err := rv.Revoke(ctx, lin.CertPEM); err != nil {
-						log.Warn("revocation failed; deleting anyway", "err", err)
-					} else {
-						log.Info("revoked: its line was removed from domains.conf")
-					}
-				}
-			}
+			revoke = c.opts.RevokeRemoved
 			log.Info("removing: its line was removed from domains.conf")
 		}
-		if err := c.opts.Remover.Remove(name); err != nil {
+		if err := c.remove(ctx, log, name, revoke); err != nil {
 			log.Error("could not remove lineage", "err", err)
-			continue
 		}
-		c.opts.Memory.Delete(name)
 	}
+}
+
+// errNotWanted reports that a queued certificate left the desired set
+// before its turn came.
+var errNotWanted = errors.New("no longer wanted")
+
+// remove revokes (when asked) and deletes a lineage and its record
+// under the lineage lock, so an
+// issuance in flight for it finishes first instead of writing a version
+// into a directory that was just removed.
+func (c *Controller) remove(ctx context.Context, log *slog.Logger, name string, revoke bool) error {
+	if c.opts.Locker != nil {
+		unlock, err := c.opts.Locker.Lock(ctx, name)
+		if err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		defer unlock()
+	}
+	if rv, ok := c.issuer.(Revoker); ok && revoke {
+		if lin, err := c.store.Load(name); err == nil {
+			if err := rv.Revoke(ctx, lin.CertPEM); err != nil {
+				log.Warn("revocation failed; deleting anyway", "err", err)
+			} else {
+				log.Info("revoked: its line was removed from domains.conf")
+			}
+		}
+	}
+	if err := c.opts.Remover.Remove(name); err != nil {
+		return err
+	}
+	c.opts.Memory.Delete(name)
+	return nil
 }
 
 // ErrSourceUnavailable marks a source problem that means the source could
@@ -809,9 +843,9 @@ func (c *Controller) work(ctx context.Context, q *queue, spec cert.Spec) {
 	allowDue := c.allowDue[spec.Name]
 	delete(c.allowDue, spec.Name)
 	c.mu.Unlock()
-	changed, err := c.process(ctx, spec, false, allowDue)
+	changed, err := c.process(ctx, spec, false, allowDue, true)
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, errNotWanted) {
 			return
 		}
 		wait := c.recordFailure(ctx, spec, err)
@@ -825,7 +859,14 @@ func (c *Controller) work(ctx context.Context, q *queue, spec cert.Spec) {
 	if changed {
 		c.pending = append(c.pending, spec.Name)
 	}
+	_, wanted := c.desired[spec.Name]
 	c.mu.Unlock()
+	if !wanted {
+		// Its line went away while it was being issued, before the pass
+		// that pruned knew it was owned: prune again now.
+		c.TriggerNow()
+		return
+	}
 	// Schedule the next look at this certificate: its renewal time, when
 	// that comes before the next full re-check.
 	d, cur := c.decideLoad(ctx, spec)

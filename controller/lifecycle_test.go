@@ -345,3 +345,82 @@ func TestRenewalKeepsTheLineageKeyTypeUnlessOneIsAsked(t *testing.T) {
 		t.Fatal("with ACME_KEY_TYPE=ec256 an RSA certificate must be re-issued")
 	}
 }
+
+// mutexLocker is an in-process per-name lock, like the file lock.
+type mutexLocker struct {
+	mu    sync.Mutex
+	names map[string]*sync.Mutex
+}
+
+func (l *mutexLocker) Lock(_ context.Context, name string) (func(), error) {
+	l.mu.Lock()
+	if l.names == nil {
+		l.names = map[string]*sync.Mutex{}
+	}
+	m := l.names[name]
+	if m == nil {
+		m = &sync.Mutex{}
+		l.names[name] = m
+	}
+	l.mu.Unlock()
+	m.Lock()
+	return m.Unlock, nil
+}
+
+// storeRemover deletes lineages from a memStore.
+type storeRemover struct{ st *memStore }
+
+func (r storeRemover) Remove(name string) error {
+	r.st.mu.Lock()
+	defer r.st.mu.Unlock()
+	delete(r.st.m, name)
+	return nil
+}
+
+// A line removed while its certificate is being issued must end removed:
+// the removal waits for the issuance instead of letting it write a
+// lineage back after the delete.
+func TestRemovalWaitsForIssuanceInFlight(t *testing.T) {
+	iss := &fakeIssuer{delay: 300 * time.Millisecond}
+	st := &memStore{}
+	var removed atomic.Bool
+	both, one := specs([]string{"a.example.com"}, []string{"b.example.com"}), specs([]string{"a.example.com"})
+	src := SourceFunc(func(ctx context.Context) ([]cert.Spec, []error) {
+		if removed.Load() {
+			return one.Desired(ctx)
+		}
+		return both.Desired(ctx)
+	})
+	mem := NewMemory()
+	c := New(st, iss, []Source{src}, nil, Options{
+		Memory: mem, Remover: storeRemover{st}, Locker: &mutexLocker{},
+		Quiet: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MinInterval: time.Millisecond,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- c.Run(ctx) }()
+	waitFor(t, func() bool {
+		iss.mu.Lock()
+		defer iss.mu.Unlock()
+		return iss.running["b.example.com"]
+	})
+	removed.Store(true)
+	c.TriggerNow()
+	waitFor(t, func() bool { _, err := st.Load("a.example.com"); return err == nil })
+	waitFor(t, func() bool {
+		_, err := st.Load("b.example.com")
+		_, recorded := mem.Get("b.example.com")
+		return err != nil && !recorded && iss.orders.Load() == 2
+	})
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Load("b.example.com"); err == nil {
+		t.Fatal("the removed certificate came back")
+	}
+	if n := iss.orders.Load(); n != 2 {
+		t.Fatalf("%d orders, want 2 (b must not be ordered again)", n)
+	}
+}
