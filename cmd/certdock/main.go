@@ -1,6 +1,6 @@
 // Command certdock keeps TLS certificates issued by ACME DNS-01 for
 // everything on a Docker host, in certbot's layout. Subcommands: run,
-// check, status, renew, sandbox, version.
+// check, status, renew, sandbox, health, version.
 package main
 
 import (
@@ -28,6 +28,7 @@ Usage:
   certdock status                  show the certificates on disk
   certdock renew [--force] NAME... renew the named certificates now (--force: even if not due)
   certdock sandbox [--once]        trial: same controller against an embedded test CA and DNS
+  certdock health                  ask the running daemon's /healthz (CERTDOCK_LISTEN); exit 0 if healthy
   certdock version                 print the version
 
 Configuration comes from the environment (see README.md).
@@ -59,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdRenew(ctx, rest, stdout, stderr)
 	case "sandbox":
 		err = cmdSandbox(ctx, rest, stdout, stderr)
+	case "health":
+		err = cmdHealth(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "certdock", buildVersion())
 		return 0
