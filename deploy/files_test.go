@@ -1,0 +1,188 @@
+package deploy_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certdock/certdock/internal/testenv"
+)
+
+// issueTimeout bounds the wait from `up`/`deploy` to the certificate and
+// the action on the example service.
+const issueTimeout = 90 * time.Second
+
+// compose deploys compose.yml with an override that points certdock at
+// the test's CA and DNS (host network) and replaces nginx by busybox,
+// whose shell records the SIGHUP the web service's label asks for.
+func (h *harness) compose(t *testing.T) {
+	argv := testenv.ComposeCommand(t)
+	dir := t.TempDir()
+	base := copyFile(t, "compose.yml", dir)
+	env := h.containerEnv(testenv.FreePort(t))
+	env["DNSUPDATE_TSIG_SECRET"] = h.bind.KeySecret
+	override := writeFile(t, filepath.Join(dir, "override.yml"), fmt.Sprintf(`services:
+  certdock:
+    image: %q
+    network_mode: host
+    environment:
+%s    volumes:
+      - %s:/pebble-ca.pem:ro
+    healthcheck:
+      interval: 1s
+    labels:
+      certdock-test: "1"
+  web:
+    image: %q
+    command: ["sh", "-c", "trap 'date >> /tmp/hup' HUP; while :; do sleep 1 & wait; done"]
+    labels:
+      certdock-test: "1"
+`, h.image, yamlMap("      ", env), h.pebble.TLSCAFile, h.busybox))
+	project := "certdocktest" + strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
+	compose := func(args ...string) (string, error) {
+		full := append(append([]string{}, argv[1:]...), append([]string{"--project-name", project, "--file", base, "--file", override}, args...)...)
+		out, err := exec.Command(argv[0], full...).CombinedOutput()
+		return string(out), err
+	}
+	t.Cleanup(func() {
+		if out, err := compose("down", "--volumes", "--remove-orphans", "--timeout", "5"); err != nil {
+			t.Errorf("cleanup: compose down: %v\n%s", err, out)
+		}
+	})
+	start := time.Now()
+	if out, err := compose("up", "--detach"); err != nil {
+		t.Fatalf("compose up: %v\n%s", err, out)
+	}
+	find := func(service string) string {
+		id := docker(t, "ps", "--quiet", "--filter", "label=com.docker.compose.project="+project,
+			"--filter", "label=com.docker.compose.service="+service)
+		if id == "" || strings.Contains(id, "\n") {
+			t.Fatalf("compose service %s: containers %q", service, id)
+		}
+		return id
+	}
+	certdock, web := find("certdock"), find("web")
+	defer func() {
+		if t.Failed() {
+			t.Logf("certdock's logs:\n%s", containerLogs(certdock))
+		}
+	}()
+	eventually(t, issueTimeout, "the certificate in the web container and its SIGHUP", func() bool {
+		_, err := dockerErr("exec", web, "cat", "/tmp/hup")
+		return err == nil
+	})
+	t.Logf("compose up → certificate issued and web signalled in %v", time.Since(start).Round(10*time.Millisecond))
+	h.verifyChain(t, docker(t, "exec", web, "cat", "/etc/letsencrypt/live/"+webName+"/fullchain.pem"), webName)
+	eventually(t, 30*time.Second, "certdock's HEALTHCHECK to pass", func() bool { return healthStatus(certdock) == "healthy" })
+	h.checkStatus(t, certdock, "container")
+}
+
+// stack deploys stack.yml on a single-node Swarm with an override for the
+// test's CA and DNS; the TSIG secret travels as the Swarm secret the
+// stack defines, read through DNSUPDATE_TSIG_SECRET_FILE.
+func (h *harness) stack(t *testing.T) {
+	testenv.RequireSwarm(t)
+	dir := t.TempDir()
+	base := copyFile(t, "stack.yml", dir)
+	writeFile(t, filepath.Join(dir, "dns_api_token.txt"), h.bind.KeySecret)
+	env := h.containerEnv(testenv.FreePort(t))
+	env["DNSUPDATE_TSIG_SECRET_FILE"] = "/run/secrets/dns_api_token"
+	override := writeFile(t, filepath.Join(dir, "override.yml"), fmt.Sprintf(`version: "3.8"
+services:
+  certdock:
+    image: %q
+    environment:
+%s    volumes:
+      - %s:/pebble-ca.pem:ro
+    networks:
+      - hostnet
+    healthcheck:
+      interval: 1s
+  web:
+    image: %q
+    command: ["sh", "-c", "while :; do sleep 1; done"]
+networks:
+  hostnet:
+    external: true
+    name: host
+`, h.image, yamlMap("      ", env), h.pebble.TLSCAFile, h.busybox))
+	stack := "certdocktest" + strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
+	t.Cleanup(func() { removeStack(t, stack) })
+	start := time.Now()
+	docker(t, "stack", "deploy", "--resolve-image", "never", "--compose-file", base, "--compose-file", override, stack)
+
+	var certdock string
+	eventually(t, 60*time.Second, "certdock's task container", func() bool {
+		certdock, _ = dockerErr("ps", "--quiet", "--filter", "label=com.docker.swarm.service.name="+stack+"_certdock")
+		return certdock != "" && !strings.Contains(certdock, "\n")
+	})
+	defer func() {
+		if t.Failed() {
+			t.Logf("certdock's logs:\n%s", containerLogs(certdock))
+		}
+	}()
+	eventually(t, issueTimeout, "the web service to be force-updated", func() bool {
+		n, _ := dockerErr("service", "inspect", "--format", "{{.Spec.TaskTemplate.ForceUpdate}}", stack+"_web")
+		v, _ := strconv.Atoi(n)
+		return v >= 1
+	})
+	t.Logf("stack deploy → certificate issued and web force-updated in %v", time.Since(start).Round(10*time.Millisecond))
+	h.verifyChain(t, docker(t, "exec", certdock, "cat", "/etc/letsencrypt/live/"+webName+"/fullchain.pem"), webName)
+	eventually(t, 30*time.Second, "certdock's HEALTHCHECK to pass", func() bool { return healthStatus(certdock) == "healthy" })
+	h.checkStatus(t, certdock, "service")
+}
+
+// checkStatus runs `certdock status --json` in the container and checks
+// the example certificate is listed with the workload that asked for it.
+func (h *harness) checkStatus(t *testing.T, container, kind string) {
+	t.Helper()
+	out := docker(t, "exec", container, "/certdock", "status", "--json")
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	for _, r := range rows {
+		if r["name"] == webName {
+			if src, _ := json.Marshal(r["source"]); !strings.Contains(string(src), kind) {
+				t.Errorf("status source of %s: %s, want a %s", webName, src, kind)
+			}
+			return
+		}
+	}
+	t.Errorf("status --json does not list %s:\n%s", webName, out)
+}
+
+// removeStack removes a stack and what `docker stack rm` leaves behind:
+// its volumes once the containers are gone, and its network.
+func removeStack(t *testing.T, stack string) {
+	if out, err := dockerErr("stack", "rm", stack); err != nil {
+		t.Errorf("cleanup: stack rm: %v %s", err, out)
+	}
+	label := "label=com.docker.stack.namespace=" + stack
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		ctrs, _ := dockerErr("ps", "--all", "--quiet", "--filter", label)
+		nets, _ := dockerErr("network", "ls", "--quiet", "--filter", label)
+		if ctrs == "" && nets == "" {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	vols, _ := dockerErr("volume", "ls", "--quiet", "--filter", label)
+	for _, v := range strings.Fields(vols) {
+		if out, err := dockerErr("volume", "rm", v); err != nil {
+			t.Errorf("cleanup: volume rm %s: %v %s", v, err, out)
+		}
+	}
+	for _, kind := range []string{"ps --all", "network ls", "secret ls", "service ls"} {
+		args := append(strings.Fields(kind), "--quiet", "--filter", label)
+		if left, _ := dockerErr(args...); left != "" {
+			t.Errorf("cleanup: stack %s left %s: %s", stack, kind, left)
+		}
+	}
+}
