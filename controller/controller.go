@@ -372,6 +372,7 @@ func (c *Controller) process(ctx context.Context, spec cert.Spec, force, allowDu
 		"not_after", lin.NotAfter.UTC().Format(time.RFC3339), "took", time.Since(start).Round(time.Millisecond))
 	rec, _ := c.opts.Memory.Get(spec.Name)
 	rec.Owned, rec.Origin, rec.LastWanted = true, spec.Source.Kind, c.opts.Now()
+	rec.Source, rec.Targets = spec.Source.String(), actionTexts(spec.Actions)
 	rec.Failures, rec.NextAttempt, rec.LastError, rec.Notified = 0, time.Time{}, "", false
 	c.opts.Memory.Put(spec.Name, rec)
 	if c.opts.Deployer != nil {
@@ -719,8 +720,10 @@ func (c *Controller) prune(ctx context.Context, desired map[string]cert.Spec, pr
 		}
 		// Minute resolution is plenty for a grace period of days, and
 		// keeps the state file from being rewritten on every pass.
-		if adopt || rec.Origin != spec.Source.Kind || now.Sub(rec.LastWanted) > time.Minute {
-			rec.LastWanted, rec.Origin = now, spec.Source.Kind
+		src, targets := spec.Source.String(), actionTexts(spec.Actions)
+		if adopt || rec.Origin != spec.Source.Kind || now.Sub(rec.LastWanted) > time.Minute ||
+			rec.Source != src || !slices.Equal(rec.Targets, targets) {
+			rec.LastWanted, rec.Origin, rec.Source, rec.Targets = now, spec.Source.Kind, src, targets
 			c.opts.Memory.Put(name, rec)
 		}
 	}
@@ -762,6 +765,15 @@ func (c *Controller) prune(ctx context.Context, desired map[string]cert.Spec, pr
 			log.Error("could not remove lineage", "err", err)
 		}
 	}
+}
+
+// actionTexts describes actions for the state file (nil when none).
+func actionTexts(acts []cert.Action) []string {
+	var out []string
+	for _, a := range acts {
+		out = append(out, a.String())
+	}
+	return out
 }
 
 // errNotWanted reports that a queued certificate left the desired set

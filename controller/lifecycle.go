@@ -20,6 +20,11 @@ type Record struct {
 	Origin cert.SourceKind
 	// LastWanted is the last pass in which a source wanted it.
 	LastWanted time.Time
+	// Source and Targets describe, for `certdock status`, what wanted it
+	// last (a domains.conf line or a workload) and the actions it
+	// triggers (cert.Action.String).
+	Source  string
+	Targets []string
 	// Failures counts consecutive failed attempts; NextAttempt is when
 	// the next one may start; LastError describes the last failure.
 	Failures    int

@@ -165,7 +165,7 @@ func TestPrune(t *testing.T) {
 		if _, ok := mem.Get("gone-label-recent.example.com"); !ok {
 			t.Fatal("a label certificate inside its grace period was forgotten")
 		}
-		if rec, _ := mem.Get("kept.example.com"); !rec.Owned || rec.Origin != cert.FromFile {
+		if rec, _ := mem.Get("kept.example.com"); !rec.Owned || rec.Origin != cert.FromFile || rec.Source != "domains.conf:1" {
 			t.Fatalf("issued certificate not recorded as owned: %+v", rec)
 		}
 	})

@@ -47,6 +47,10 @@ type LineageState struct {
 	Origin string `json:"origin"`
 	// LastWanted is the last pass in which a source wanted the lineage.
 	LastWanted time.Time `json:"last_wanted"`
+	// Source and Targets say what wanted the lineage last ("domains.conf:3",
+	// "workload web") and the actions its renewal triggers, for status.
+	Source  string   `json:"source,omitempty"`
+	Targets []string `json:"targets,omitempty"`
 	// Failures counts the consecutive failed attempts of the current
 	// failure streak; zero after a success.
 	Failures int `json:"failures,omitempty"`

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -46,7 +47,7 @@ func TestStateRoundTrip(t *testing.T) {
 			opts: Options{DirMode: 0o755, FileMode: 0o644},
 			state: &State{Lineages: map[string]*LineageState{
 				"a.example.com": {
-					Owned: true, Origin: "label", LastWanted: at,
+					Owned: true, Origin: "label", LastWanted: at, Source: "workload web", Targets: []string{"signal SIGHUP to web"},
 					Failures: 3, NextAttempt: at.Add(time.Hour), LastError: "issuer: obtain a.example.com: rate limited", Notified: true,
 				},
 				"adopted.example.org": {Owned: true, Origin: "file"},
@@ -54,7 +55,7 @@ func TestStateRoundTrip(t *testing.T) {
 			}},
 			want: map[string]LineageState{
 				"a.example.com": {
-					Owned: true, Origin: "label", LastWanted: at,
+					Owned: true, Origin: "label", LastWanted: at, Source: "workload web", Targets: []string{"signal SIGHUP to web"},
 					Failures: 3, NextAttempt: at.Add(time.Hour), LastError: "issuer: obtain a.example.com: rate limited", Notified: true,
 				},
 				"adopted.example.org": {Owned: true, Origin: "file"},
@@ -108,7 +109,7 @@ func checkState(t *testing.T, got *State, want map[string]LineageState) {
 		}
 		g2, w2 := *g, w
 		g2.LastWanted, g2.NextAttempt, w2.LastWanted, w2.NextAttempt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-		if g2 != w2 {
+		if !reflect.DeepEqual(g2, w2) {
 			t.Errorf("%s = %+v, want %+v", name, g2, w2)
 		}
 	}

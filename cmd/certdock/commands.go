@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -262,6 +263,15 @@ func statusRows(ctx context.Context, cfg *config.Config) (rows []statusRow, bad 
 		}
 	}
 	state, _ := dir.LoadState() // unreadable: shown without failure details
+	if state != nil {
+		// Label certificates not on disk yet (failing) are known only
+		// from the state.
+		for _, n := range slices.Sorted(maps.Keys(state.Lineages)) {
+			if state.Lineages[n] != nil && state.Lineages[n].Origin == string(cert.FromLabel) && !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
 	now := time.Now()
 	for _, n := range names {
 		r := statusRow{Name: n, Source: "on disk only"}
@@ -270,8 +280,13 @@ func statusRows(ctx context.Context, cfg *config.Config) (rows []statusRow, bad 
 			for _, a := range spec.Actions {
 				r.Targets = append(r.Targets, a.String())
 			}
-		} else if state != nil && state.Lineages[n] != nil && state.Lineages[n].Origin == string(cert.FromLabel) {
-			r.Source = "docker labels"
+		} else if ls := stateOf(state, n); ls != nil && ls.Origin == string(cert.FromLabel) {
+			// Wanted by labels: the daemon recorded the workload and its
+			// actions the last time it saw them.
+			r.Source, r.Targets = "docker labels", ls.Targets
+			if ls.Source != "" {
+				r.Source = ls.Source
+			}
 		}
 		if state != nil {
 			if ls := state.Lineages[n]; ls != nil && ls.Failures > 0 {
@@ -332,4 +347,12 @@ func printStatus(w io.Writer, rows []statusRow) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, domains, day(r.NotAfter), days, day(r.RenewalDue), r.Source, targets, st)
 	}
 	tw.Flush()
+}
+
+// stateOf returns the state of lineage n, or nil.
+func stateOf(st *store.State, n string) *store.LineageState {
+	if st == nil {
+		return nil
+	}
+	return st.Lineages[n]
 }

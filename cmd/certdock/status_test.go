@@ -56,3 +56,27 @@ func TestStatusJSON(t *testing.T) {
 		t.Fatalf("rows %+v", rows)
 	}
 }
+
+// A certificate only labels want is shown with the workload and targets
+// the daemon recorded, even while it is not on disk.
+func TestStatusShowsLabelWorkloads(t *testing.T) {
+	dir := cleanEnv(t)
+	st := store.New(dir, store.Options{})
+	state := store.NewState()
+	*state.Lineage("web.example.com") = store.LineageState{
+		Owned: true, Origin: "label", Source: "workload web-1", Targets: []string{"signal SIGHUP to web-1"},
+		Failures: 1, LastError: "issue: DNS update refused",
+	}
+	if err := st.SaveState(state); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, "status", "--json")
+	var rows []statusRow
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, r.stdout)
+	}
+	if len(rows) != 1 || rows[0].Source != "workload web-1" || len(rows[0].Targets) != 1 ||
+		rows[0].Targets[0] != "signal SIGHUP to web-1" || rows[0].LastError == "" {
+		t.Fatalf("rows %+v", rows)
+	}
+}

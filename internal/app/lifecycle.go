@@ -164,6 +164,7 @@ func (m *stateMemory) Get(name string) (controller.Record, bool) {
 	}
 	return controller.Record{
 		Owned: ls.Owned, Origin: cert.SourceKind(ls.Origin), LastWanted: ls.LastWanted,
+		Source: ls.Source, Targets: slices.Clone(ls.Targets),
 		Failures: ls.Failures, NextAttempt: ls.NextAttempt, LastError: ls.LastError, Notified: ls.Notified,
 	}, true
 }
@@ -174,6 +175,7 @@ func (m *stateMemory) Put(name string, r controller.Record) {
 	defer m.mu.Unlock()
 	m.state.Lineages[name] = &store.LineageState{
 		Owned: r.Owned, Origin: string(r.Origin), LastWanted: r.LastWanted,
+		Source: r.Source, Targets: slices.Clone(r.Targets),
 		Failures: r.Failures, NextAttempt: r.NextAttempt, LastError: r.LastError, Notified: r.Notified,
 	}
 	m.saveLocked()

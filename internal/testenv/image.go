@@ -102,3 +102,16 @@ func buildBusyboxImage(docker, busybox string) (string, error) {
 	}
 	return ref, nil
 }
+
+// ComposeCommand returns the argv prefix that runs Docker Compose here:
+// the `docker compose` plugin when it answers, else Debian's
+// docker-compose. It skips t (fails it under CI=true) when neither is
+// installed.
+func ComposeCommand(t testing.TB) []string {
+	t.Helper()
+	RequireDocker(t)
+	if exec.Command("docker", "compose", "version").Run() == nil {
+		return []string{"docker", "compose"}
+	}
+	return []string{requireBinary(t, "docker-compose", "docker-compose")}
+}
