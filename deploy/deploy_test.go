@@ -128,6 +128,7 @@ func (h *harness) containerEnv(listen int) map[string]string {
 		"DNS_RESOLVERS":            h.bind.Addr,
 		"CERTDOCK_LISTEN":          "127.0.0.1:" + strconv.Itoa(listen),
 		"CERTDOCK_LOG_LEVEL":       "debug",
+		"CERTDOCK_LABEL_PREFIX":    labelPrefix,
 		"DNSUPDATE_NAMESERVER":     h.bind.Addr,
 		"DNSUPDATE_TSIG_KEY":       h.bind.KeyName,
 		"DNSUPDATE_TSIG_ALGORITHM": h.bind.KeyAlgorithm,
@@ -145,13 +146,25 @@ func yamlMap(indent string, env map[string]string) string {
 	return b.String()
 }
 
-// copyFile copies the repository file name into dir.
+// labelPrefix replaces "certdock" as the label prefix in the deployed
+// files and in CERTDOCK_LABEL_PREFIX: the engine is shared with the other
+// test packages, whose daemons act on "certdock.*" labels, and the
+// certdock deployed here must neither act on their containers nor be
+// acted on by them.
+var labelPrefix = fmt.Sprintf("cdtest%d", time.Now().UnixNano()%1e6)
+
+// copyFile copies the repository file name into dir, with labelPrefix for
+// the "certdock." label prefix.
 func copyFile(t *testing.T, name, dir string) string {
 	t.Helper()
 	data, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !bytes.Contains(data, []byte("certdock.domains")) {
+		t.Fatalf("%s has no certdock.domains label", name)
+	}
+	data = bytes.ReplaceAll(data, []byte("certdock."), []byte(labelPrefix+"."))
 	dst := filepath.Join(dir, filepath.Base(name))
 	if err := os.WriteFile(dst, data, 0o644); err != nil {
 		t.Fatal(err)
