@@ -134,7 +134,7 @@ func (i *Issuer) loadOrRegister(ctx context.Context) (*account, error) {
 		i.log.Warn("account file unreadable; resolving the account by its key", "file", metaPath)
 	}
 
-	core, err := api.New(i.client, i.cfg.UserAgent, i.cfg.DirectoryURL, "", key)
+	core, err := api.New(i.httpClient(), i.cfg.UserAgent, i.cfg.DirectoryURL, "", key)
 	if err != nil {
 		return nil, fmt.Errorf("ACME directory %s: %w", i.cfg.DirectoryURL, err)
 	}

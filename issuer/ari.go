@@ -118,7 +118,7 @@ func (i *Issuer) directoryCore() (*api.Core, error) {
 	if i.dirCore != nil {
 		return i.dirCore, nil
 	}
-	core, err := api.New(i.client, i.cfg.UserAgent, i.cfg.DirectoryURL, "", nil)
+	core, err := api.New(i.httpClient(), i.cfg.UserAgent, i.cfg.DirectoryURL, "", nil)
 	if err != nil {
 		return nil, fmt.Errorf("ACME directory %s: %w", i.cfg.DirectoryURL, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"os"
@@ -446,4 +447,38 @@ func foreignLeaf(t *testing.T) *x509.Certificate {
 		t.Fatal("test certificate has no AKI")
 	}
 	return c
+}
+
+// A fresh issuer asked for a renewal window while its first order is set
+// up must not race: each lego core gets its own copy of the HTTP client
+// (lego's api.New rewrites the client's Transport). Run with -race.
+func TestE2EConcurrentFirstUse(t *testing.T) {
+	w := newWorld(t, nil, "example.com")
+	accounts := t.TempDir()
+	first := w.issuer(t, func(c *issuer.Config) { c.AccountsDir = accounts })
+	b, _, err := first.Issue(ctxFor(t), spec("", "one.example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := leafOf(t, b)
+	for range 3 {
+		fresh := w.issuer(t, func(c *issuer.Config) { c.AccountsDir = accounts })
+		var wg sync.WaitGroup
+		errs := make(chan error, 2)
+		wg.Go(func() {
+			if _, err := fresh.RenewalWindow(ctxFor(t), leaf); err != nil {
+				errs <- fmt.Errorf("renewal window: %w", err)
+			}
+		})
+		wg.Go(func() {
+			if _, _, err := fresh.Issue(ctxFor(t), spec("", "two.example.com")); err != nil {
+				errs <- fmt.Errorf("issue: %w", err)
+			}
+		})
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	}
 }

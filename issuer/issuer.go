@@ -210,7 +210,7 @@ func (i *Issuer) setup(ctx context.Context) (*certificate.Certifier, string, err
 	if err != nil {
 		return nil, "", err
 	}
-	core, err := api.New(i.client, i.cfg.UserAgent, i.cfg.DirectoryURL, acct.Location, acct.key)
+	core, err := api.New(i.httpClient(), i.cfg.UserAgent, i.cfg.DirectoryURL, acct.Location, acct.key)
 	if err != nil {
 		return nil, "", fmt.Errorf("ACME directory %s: %w", i.cfg.DirectoryURL, err)
 	}
@@ -276,4 +276,14 @@ func providerEnvPrefix(name string) string {
 		return "DNSUPDATE_"
 	}
 	return strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(name)) + "_"
+}
+
+// httpClient returns a copy of the issuer's HTTP client for one lego API
+// core: lego's api.New wraps the Transport of the client it is given in
+// place, so cores sharing one client would race (one core's requests
+// reading the field while another core is being created) and wrap the
+// transport again each time.
+func (i *Issuer) httpClient() *http.Client {
+	c := *i.client
+	return &c
 }
