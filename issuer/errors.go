@@ -97,13 +97,17 @@ func (i *Issuer) hint(err error) error {
 	if errors.As(err, &pd) && pd.Type == acme.InvalidProfileErrorType {
 		return &Error{Kind: KindConfig, Err: fmt.Errorf("%w (ACME_PROFILE: the CA offers %s)", err, i.offeredProfiles())}
 	}
+	// The DNS side is checked before the CA's address: a DNS server that
+	// refuses connections (DNSUPDATE_NAMESERVER down) is not the CA.
 	switch {
 	case errors.As(err, &unknownCA), errors.As(err, &verify), errors.As(err, &hostname):
 		return fmt.Errorf("%w (the CA's TLS certificate is not trusted: set ACME_CA_CERTIFICATES to the PEM of the CA that signs it)", err)
-	case errors.Is(err, syscall.ECONNREFUSED), isDNSNotFound(err):
-		return fmt.Errorf("%w (the CA is unreachable: check ACME_DIRECTORY_URL and the network)", err)
 	case strings.Contains(err.Error(), "error presenting token"):
 		return fmt.Errorf("%w (the DNS provider %q refused the challenge record: check its settings, e.g. %s* variables)", err, i.cfg.ProviderName, providerEnvPrefix(i.cfg.ProviderName))
+	case strings.Contains(err.Error(), "dns01: "):
+		return err // lego's DNS-01 steps (propagation check): not the CA either
+	case errors.Is(err, syscall.ECONNREFUSED), isDNSNotFound(err):
+		return fmt.Errorf("%w (the CA is unreachable: check ACME_DIRECTORY_URL and the network)", err)
 	}
 	return err
 }

@@ -59,6 +59,10 @@ type Bind struct {
 	// KeyFile is the key file written by tsig-keygen, usable as
 	// DNSUPDATE_TSIG_FILE or in a named.conf include.
 	KeyFile string
+
+	// named, conf and proc let Stop and Start control the server.
+	named, conf string
+	proc        *process
 }
 
 // StartBind starts named (bind9) in the foreground on a free loopback port,
@@ -114,6 +118,7 @@ func StartBind(t testing.TB, zones ...string) *Bind {
 		}
 		err = b.waitReady(p)
 		if err == nil {
+			b.named, b.conf, b.proc = named, conf, p
 			return b
 		}
 		p.stop(t)
@@ -132,6 +137,39 @@ func StartBind(t testing.TB, zones ...string) *Bind {
 		t.Fatalf("testenv: named did not become ready on %s: %v%s\nnamed output:\n%s", b.Addr, err, hint, p.out.tail(tailLines))
 		return nil
 	}
+}
+
+// Stop stops named (SIGTERM; SIGKILL if it does not exit within a few
+// seconds), as when the DNS server goes down: queries and updates sent to
+// Addr are then refused. Stop on a stopped server does nothing.
+func (b *Bind) Stop(t testing.TB) {
+	t.Helper()
+	if b.proc == nil {
+		return
+	}
+	b.proc.stop(t)
+	b.proc = nil
+}
+
+// Start starts named again after Stop, on the same address, with the same
+// zones and key; the records written by updates before Stop are kept (named
+// replays its journals). It waits until every zone answers, and fails t if
+// the port was taken meanwhile. Start on a running server does nothing.
+func (b *Bind) Start(t testing.TB) {
+	t.Helper()
+	if b.proc != nil {
+		return
+	}
+	p, err := startProcess(t, "named", nil, b.named, "-g", "-4", "-n", "2", "-c", b.conf)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	if err := b.waitReady(p); err != nil {
+		p.stop(t)
+		p.silence()
+		t.Fatalf("testenv: named did not come back on %s: %v\nnamed output:\n%s", b.Addr, err, p.out.tail(tailLines))
+	}
+	b.proc = p
 }
 
 // bindPort picks named's port; tests replace it to provoke conflicts.
