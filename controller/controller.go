@@ -417,8 +417,22 @@ func (c *Controller) pass(ctx context.Context, only []string, force bool) Result
 		sem     = make(chan struct{}, c.opts.Workers)
 		changed []cert.Spec
 	)
+	now := c.opts.Now()
 	for _, name := range names {
 		spec := desired[name]
+		if only == nil && !force {
+			// A full pass (run --once, from cron or a restart loop)
+			// honours the persisted backoff as the daemon does: a CA that
+			// rate-limits or is down is not asked again before its time.
+			// Naming the certificate (renew NAME) retries it at once.
+			if rec, _ := c.opts.Memory.Get(name); rec.Failures > 0 && now.Before(rec.NextAttempt) && !c.specChanged(spec) {
+				err := fmt.Errorf("%w until %s after %d failures; last error: %s",
+					ErrBackingOff, rec.NextAttempt.UTC().Format(time.RFC3339), rec.Failures, rec.LastError)
+				c.log.Warn("certificate not retried yet", "cert", name, "err", err)
+				res.Failed[name] = err
+				continue
+			}
+		}
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
@@ -775,6 +789,11 @@ func actionTexts(acts []cert.Action) []string {
 	}
 	return out
 }
+
+// ErrBackingOff marks a certificate a full pass did not retry because its
+// persisted backoff (after failures) has not expired; `certdock renew
+// NAME` retries it at once.
+var ErrBackingOff = errors.New("backing off")
 
 // errNotWanted reports that a queued certificate left the desired set
 // before its turn came.

@@ -91,7 +91,9 @@ func (n *recNotifier) Failed(context.Context, cert.Spec, error, int) { n.calls.A
 func TestNotifyOncePerStreak(t *testing.T) {
 	mem, n := NewMemory(), &recNotifier{}
 	iss := &fakeIssuer{failFor: map[string]error{"a.example.com": errors.New("down")}}
-	c := New(&memStore{}, iss, []Source{specs([]string{"a.example.com"})}, nil, Options{Memory: mem, Notifier: n})
+	// No wait between attempts: each RunOnce below retries.
+	noWait := func(int) time.Duration { return 0 }
+	c := New(&memStore{}, iss, []Source{specs([]string{"a.example.com"})}, nil, Options{Memory: mem, Notifier: n, Backoff: noWait})
 	for range 3 {
 		c.RunOnce(context.Background())
 	}
@@ -422,5 +424,31 @@ func TestRemovalWaitsForIssuanceInFlight(t *testing.T) {
 	}
 	if n := iss.orders.Load(); n != 2 {
 		t.Fatalf("%d orders, want 2 (b must not be ordered again)", n)
+	}
+}
+
+// A full pass (run --once) honours the persisted backoff; naming the
+// certificate retries it at once.
+func TestRunOnceHonoursPersistedBackoff(t *testing.T) {
+	mem := NewMemory()
+	iss := &fakeIssuer{failFor: map[string]error{"a.example.com": errors.New("rate limited")}}
+	src := []Source{specs([]string{"a.example.com"}, []string{"b.example.com"})}
+	res := New(&memStore{}, iss, src, nil, Options{Memory: mem}).RunOnce(context.Background())
+	if res.Failed["a.example.com"] == nil || iss.orders.Load() != 2 {
+		t.Fatalf("first pass: %+v, %d orders", res, iss.orders.Load())
+	}
+	// A new process (same state): a is not ordered again, b is fine.
+	st := &memStore{}
+	c := New(st, iss, src, nil, Options{Memory: mem})
+	res = c.RunOnce(context.Background())
+	if !errors.Is(res.Failed["a.example.com"], ErrBackingOff) || iss.orders.Load() != 3 {
+		t.Fatalf("second pass: %+v, %d orders (want a skipped, b ordered)", res, iss.orders.Load())
+	}
+	if rec, _ := mem.Get("a.example.com"); rec.Failures != 1 {
+		t.Fatalf("a skipped attempt counted as a failure: %+v", rec)
+	}
+	res = c.Renew(context.Background(), []string{"a.example.com"}, false)
+	if iss.orders.Load() != 4 || res.Failed["a.example.com"] == nil || errors.Is(res.Failed["a.example.com"], ErrBackingOff) {
+		t.Fatalf("renew NAME must retry at once: %+v, %d orders", res, iss.orders.Load())
 	}
 }
