@@ -655,13 +655,37 @@ func (c *Controller) reconcile(ctx context.Context, q *queue, tick bool) {
 		}
 	}
 	c.mu.Unlock()
+	// Decisions are made concurrently (bounded by Workers): each one
+	// reads a lineage and may ask the CA for its renewal window, which
+	// with hundreds of certificates would make a sequential pass slow.
+	type look struct {
+		name string
+		spec cert.Spec
+		d    Decision
+		cur  *cert.Lineage
+	}
+	var (
+		looks []*look
+		wg    sync.WaitGroup
+		sem   = make(chan struct{}, max(c.opts.Workers, 1))
+	)
 	for name, spec := range desired {
 		rec, _ := c.opts.Memory.Get(name)
 		if rec.Failures > 0 && now.Before(rec.NextAttempt) && !c.specChanged(spec) {
 			q.AddAfter(name, rec.NextAttempt.Sub(now)) // persisted backoff
 			continue
 		}
-		d, cur := c.decideLoad(ctx, spec)
+		l := &look{name: name, spec: spec}
+		looks = append(looks, l)
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			l.d, l.cur = c.decideLoad(ctx, l.spec)
+		})
+	}
+	wg.Wait()
+	for _, l := range looks {
+		name, d, cur := l.name, l.d, l.cur
 		if c.opts.Observer != nil {
 			c.opts.Observer.Certificate(name, cur, d.RenewAt, cur != nil && (!d.Issue || !d.Urgent))
 		}
