@@ -745,6 +745,11 @@ func (c *Controller) recordFailure(ctx context.Context, spec cert.Spec, err erro
 // touched.
 func (c *Controller) prune(ctx context.Context, desired map[string]cert.Spec, problems []error) {
 	now := c.opts.Now()
+	if d, ok := c.opts.Memory.(Deferrer); ok {
+		// Refreshing "last wanted" touches every certificate: persist once.
+		done := d.Defer()
+		defer done()
+	}
 	for name, spec := range desired {
 		rec, _ := c.opts.Memory.Get(name)
 		adopt := false

@@ -34,6 +34,13 @@ type Record struct {
 	Notified bool
 }
 
+// Deferrer is an optional interface of a Memory that can hold its
+// changes and persist them at once: Defer starts holding, and calling the
+// function it returns persists what changed meanwhile.
+type Deferrer interface {
+	Defer() (done func())
+}
+
 // Memory persists Records (certdock's state file). Implementations must be
 // safe for concurrent use.
 type Memory interface {

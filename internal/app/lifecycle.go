@@ -137,11 +137,36 @@ type stateMemory struct {
 	log   *slog.Logger
 	check func(name string, err error) // health: the store check
 
-	mu    sync.Mutex
-	state *store.State
+	mu       sync.Mutex
+	state    *store.State
+	deferred int  // open Defer calls: saving waits for the last
+	dirty    bool // changed while deferred
 }
 
-var _ controller.Memory = (*stateMemory)(nil)
+var (
+	_ controller.Memory   = (*stateMemory)(nil)
+	_ controller.Deferrer = (*stateMemory)(nil)
+)
+
+// Defer implements controller.Deferrer: until the returned function runs,
+// changes are kept in memory and then saved once (a pass that touches
+// every certificate rewrites state.json once, not once per certificate).
+func (m *stateMemory) Defer() func() {
+	m.mu.Lock()
+	m.deferred++
+	m.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			m.deferred--
+			if m.deferred == 0 && m.dirty {
+				m.saveLocked()
+			}
+		})
+	}
+}
 
 func newStateMemory(st *store.Dir, log *slog.Logger) *stateMemory {
 	s, err := st.LoadState()
@@ -197,6 +222,11 @@ func (m *stateMemory) Names() []string {
 }
 
 func (m *stateMemory) saveLocked() {
+	if m.deferred > 0 {
+		m.dirty = true
+		return
+	}
+	m.dirty = false
 	err := m.store.SaveState(m.state)
 	if err != nil {
 		m.log.Error("cannot save certdock's state file", "err", err)
