@@ -90,6 +90,9 @@ type Dir struct {
 
 	mu      sync.Mutex // serialises the writers of live/, archive/ and renewal/
 	stateMu sync.Mutex // serialises LoadState and SaveState
+
+	cacheMu sync.Mutex
+	cache   map[string]cachedLineage // Load's results, by lineage name
 }
 
 // New returns the store rooted at root. Nothing is touched on disk until the

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/certdock/certdock/cert"
@@ -18,16 +20,92 @@ import (
 // broken link, unparsable PEM, a key that does not match the certificate,
 // links pointing at different versions). Version is 0 when the live files
 // are regular files rather than links into archive/.
+//
+// A lineage loaded before is returned from memory while its fingerprint
+// (where each live file points, and the size, mode and modification time
+// of what it reaches, and of the renewal file) is unchanged: a pass over
+// a thousand unchanged lineages then costs a few system calls each
+// instead of reading and parsing every file.
 func (d *Dir) Load(name string) (*cert.Lineage, error) {
 	if err := cert.ValidName(name); err != nil {
 		return nil, fmt.Errorf("store: load: %w", err)
+	}
+	fp, fpOK := d.fingerprint(name)
+	if fpOK {
+		d.cacheMu.Lock()
+		c, hit := d.cache[name]
+		d.cacheMu.Unlock()
+		if hit && c.fp == fp {
+			return cloneLineage(c.lin), nil
+		}
 	}
 	r, err := os.OpenRoot(d.root)
 	if err != nil {
 		return nil, fmt.Errorf("store: load %s: %w", name, err)
 	}
 	defer r.Close()
-	return load(r, name)
+	l, err := load(r, name)
+	d.cacheMu.Lock()
+	defer d.cacheMu.Unlock()
+	switch {
+	case err == nil && fpOK:
+		// The fingerprint was taken before reading: a change made during
+		// the read gives a different fingerprint next time.
+		if d.cache == nil {
+			d.cache = map[string]cachedLineage{}
+		}
+		d.cache[name] = cachedLineage{fp: fp, lin: cloneLineage(l)}
+	default:
+		delete(d.cache, name)
+	}
+	return l, err
+}
+
+// cloneLineage copies l so that callers and the cache never share a
+// slice (the parsed certificate is shared: nothing modifies it).
+func cloneLineage(l *cert.Lineage) *cert.Lineage {
+	cp := *l
+	cp.Domains = slices.Clone(l.Domains)
+	cp.CertPEM = bytes.Clone(l.CertPEM)
+	return &cp
+}
+
+// cachedLineage is a Load result with the fingerprint it was read at.
+type cachedLineage struct {
+	fp  string
+	lin *cert.Lineage
+}
+
+// fingerprint describes the files Load reads, cheaply: for each live link,
+// its target and the size, mode and modification time of the file it
+// reaches (for a regular live file, its own); then the renewal file's. Versions are written under new archive names and links are
+// replaced by rename, so any new version, repair or edit changes it. ok is
+// false when a live file cannot be examined (Load then reports why).
+func (d *Dir) fingerprint(name string) (fp string, ok bool) {
+	var b strings.Builder
+	live := filepath.Join(d.root, liveDir, name)
+	for _, kind := range kinds {
+		p := filepath.Join(live, kind+".pem")
+		if target, err := os.Readlink(p); err == nil {
+			// Links are replaced by rename, never rewritten: the target
+			// and what it reaches describe the link.
+			st, err := os.Stat(p)
+			if err != nil {
+				return "", false
+			}
+			fmt.Fprintf(&b, "%s>%d/%d/%v;", target, st.ModTime().UnixNano(), st.Size(), st.Mode())
+			continue
+		}
+		st, err := os.Lstat(p)
+		if err != nil || st.Mode()&fs.ModeSymlink != 0 {
+			return "", false
+		}
+		fmt.Fprintf(&b, "f%d/%d/%v;", st.ModTime().UnixNano(), st.Size(), st.Mode())
+	}
+	if st, err := os.Stat(filepath.Join(d.root, renewalDir, name+".conf")); err == nil {
+		fmt.Fprintf(&b, "r%d/%d", st.ModTime().UnixNano(), st.Size())
+	}
+	return b.String(), true
 }
 
 // liveFile is what one live/<name>/<kind>.pem holds.
