@@ -310,6 +310,15 @@ func (c *Controller) ariWindow(ctx context.Context, cur *cert.Lineage) (time.Tim
 // returns whether a new version was written.
 func (c *Controller) process(ctx context.Context, spec cert.Spec, force, allowDue, daemon bool) (bool, error) {
 	log := c.log.With("cert", spec.Name)
+	if !force && c.opts.Locker != nil {
+		// Most certificates need nothing: find that out without the
+		// cross-process lock (a no-op pass over a thousand certificates
+		// then takes no locks), and decide again under it otherwise.
+		if d, _ := c.decideLoad(ctx, spec); !d.Issue {
+			log.Debug("nothing to do", "reason", d.Reason)
+			return false, nil
+		}
+	}
 	if c.opts.Locker != nil {
 		unlock, err := c.opts.Locker.Lock(ctx, spec.Name)
 		if err != nil {
@@ -924,7 +933,9 @@ func (c *Controller) work(ctx context.Context, q *queue, spec cert.Spec) {
 	if !wanted {
 		// Its line went away while it was being issued, before the pass
 		// that pruned knew it was owned: prune again now.
-		c.TriggerNow()
+		if changed {
+			c.TriggerNow()
+		}
 		return
 	}
 	// Schedule the next look at this certificate: its renewal time, when

@@ -76,31 +76,30 @@ type cachedLineage struct {
 	lin *cert.Lineage
 }
 
-// fingerprint describes the files Load reads, cheaply: for each live link,
-// its target and the size, mode and modification time of the file it
-// reaches (for a regular live file, its own); then the renewal file's. Versions are written under new archive names and links are
+// fingerprint describes the files Load reads, cheaply: for each live file,
+// the identity, size, mode and modification time of what it reaches (one
+// stat; where file identities are unknown, the link target too); then
+// the renewal file's. Versions are written under new archive names and links are
 // replaced by rename, so any new version, repair or edit changes it. ok is
 // false when a live file cannot be examined (Load then reports why).
 func (d *Dir) fingerprint(name string) (fp string, ok bool) {
 	var b strings.Builder
 	live := filepath.Join(d.root, liveDir, name)
 	for _, kind := range kinds {
+		// What the live name reaches: a new version, a link moved to
+		// another version or a file rewritten changes its identity
+		// (device and inode), size, mode or modification time.
 		p := filepath.Join(live, kind+".pem")
-		if target, err := os.Readlink(p); err == nil {
-			// Links are replaced by rename, never rewritten: the target
-			// and what it reaches describe the link.
-			st, err := os.Stat(p)
-			if err != nil {
-				return "", false
-			}
-			fmt.Fprintf(&b, "%s>%d/%d/%v;", target, st.ModTime().UnixNano(), st.Size(), st.Mode())
-			continue
-		}
-		st, err := os.Lstat(p)
-		if err != nil || st.Mode()&fs.ModeSymlink != 0 {
+		st, err := os.Stat(p)
+		if err != nil {
 			return "", false
 		}
-		fmt.Fprintf(&b, "f%d/%d/%v;", st.ModTime().UnixNano(), st.Size(), st.Mode())
+		if dev, ino, ok := fileID(st); ok {
+			fmt.Fprintf(&b, "%d:%d/%d/%d/%v;", dev, ino, st.ModTime().UnixNano(), st.Size(), st.Mode())
+			continue
+		}
+		target, _ := os.Readlink(p)
+		fmt.Fprintf(&b, "%s>%d/%d/%v;", target, st.ModTime().UnixNano(), st.Size(), st.Mode())
 	}
 	if st, err := os.Stat(filepath.Join(d.root, renewalDir, name+".conf")); err == nil {
 		fmt.Fprintf(&b, "r%d/%d", st.ModTime().UnixNano(), st.Size())
