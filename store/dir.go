@@ -47,6 +47,7 @@ var linkOrder = [...]string{"privkey", "fullchain", "cert", "chain"}
 // interface, this guard keeps Dir from drifting away from it.
 var _ interface {
 	Load(name string) (*cert.Lineage, error)
+	Versions(name string) ([]Version, error)
 	Save(name string, b cert.Bundle, meta cert.IssueMeta) (*cert.Lineage, error)
 	Repair() ([]string, error)
 	Names() ([]string, error)

@@ -13,9 +13,11 @@
 // type, issuing CA), saves a new version atomically (every archive file is
 // durable before any live link moves, and links move by renaming a temporary
 // symlink over the old one) and repairs live/ after a crash so that all four
-// links point at the newest complete version. It also exports lineages as
-// PKCS #12, applies the configured owner and modes, removes lineages, and
-// keeps certdock's own state (ownership, origin, failure streaks).
+// links point at the newest complete version. It lists every complete
+// version of a lineage (so that a removed one can be revoked whole),
+// exports lineages as PKCS #12, applies the configured owner and modes,
+// removes lineages, and keeps certdock's own state (ownership, origin,
+// failure streaks).
 //
 // All file access goes through an [os.Root], so a symlink can never lead the
 // store outside its directory. Neither key material nor certificate bytes

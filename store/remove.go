@@ -21,8 +21,9 @@ import (
 // followed, and a path leading outside the root through a symlinked
 // live/, archive/ or renewal/ is refused with an error.
 //
-// Remove does not revoke the certificate (the caller does that first,
-// with the CertPEM of Load) and does not touch certdock's state: the
+// Remove does not revoke the certificates (the caller does that first,
+// with the CertPEM of each still-valid entry of Versions, or of Load for a
+// lineage of regular files) and does not touch certdock's state: the
 // caller deletes the lineage's entry and saves the state once Remove has
 // returned nil, so a failed removal is retried on a later pass.
 func (d *Dir) Remove(name string) error {

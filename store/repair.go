@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -180,30 +181,40 @@ func kindIndex(kind string) int {
 // version n, the certificate and key parse, the key matches, and fullchain
 // starts with the certificate.
 func completeVersion(r *os.Root, name string, n int) bool {
+	_, ok := readVersion(r, name, n)
+	return ok
+}
+
+// readVersion returns the leaf certificate of version n of a lineage when
+// that version is complete (see completeVersion); ok is false otherwise.
+func readVersion(r *os.Root, name string, n int) (leaf *x509.Certificate, ok bool) {
 	var data [len(kinds)][]byte
 	for i, kind := range kinds {
 		p := path.Join(archiveDir, name, archiveBase(kind, n))
 		fi, err := r.Stat(p)
 		if err != nil || !fi.Mode().IsRegular() {
-			return false
+			return nil, false
 		}
 		if kind == "chain" {
 			continue
 		}
 		if data[i], err = r.ReadFile(p); err != nil {
-			return false
+			return nil, false
 		}
 	}
 	leaf, err := firstCert(data[0])
 	if err != nil {
-		return false
+		return nil, false
 	}
 	key, err := parseKey(data[3])
 	if err != nil || !keyMatches(leaf, key) {
-		return false
+		return nil, false
 	}
 	full, err := firstCert(data[2])
-	return err == nil && bytes.Equal(full.Raw, leaf.Raw)
+	if err != nil || !bytes.Equal(full.Raw, leaf.Raw) {
+		return nil, false
+	}
+	return leaf, true
 }
 
 // removeTemps deletes leftover temporary files (".*.tmp-*") in dir; with a

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"time"
+
+	"github.com/certdock/certdock/cert"
+)
+
+// Version is one complete version of a lineage in archive/<name>/.
+type Version struct {
+	// Number is N of archive/<name>/certN.pem.
+	Number int
+	// CertPEM is the leaf certificate of the version, PEM-encoded the way
+	// Load encodes the current one (the chain is not included).
+	CertPEM []byte
+	// NotBefore and NotAfter bound the certificate's validity.
+	NotBefore, NotAfter time.Time
+	// Serial is the certificate's serial number in decimal, as
+	// big.Int's String writes it; ARIState.Serial uses the same form.
+	Serial string
+}
+
+// Versions returns every complete version of a lineage, oldest (lowest
+// number) first. A version is complete when archive/<name>/ holds its four
+// files, the certificate and key parse, the key matches the certificate
+// and fullchain starts with it: the test Repair uses. Incomplete or
+// unparsable versions are skipped without a word (Repair and Load report
+// on the live one), so a lineage whose archive holds none gives an empty
+// list and no error. Versions does not wait for a running Save: a version
+// still being written is incomplete and skipped.
+//
+// The error wraps fs.ErrNotExist when archive/<name>/ does not exist. That
+// includes a lineage whose live files are regular files rather than links
+// into archive/: its only certificate is the one Load returns.
+func (d *Dir) Versions(name string) ([]Version, error) {
+	if err := cert.ValidName(name); err != nil {
+		return nil, fmt.Errorf("store: versions: %w", err)
+	}
+	r, err := os.OpenRoot(d.root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store: versions %s: %w", name, fs.ErrNotExist)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: versions %s: %w", name, err)
+	}
+	defer r.Close()
+	vs, err := versions(r, name)
+	if err != nil {
+		return nil, fmt.Errorf("store: versions %s: %w", name, err)
+	}
+	return vs, nil
+}
+
+func versions(r *os.Root, name string) ([]Version, error) {
+	arch := path.Join(archiveDir, name)
+	fi, err := r.Stat(arch)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no %s: %w", arch, fs.ErrNotExist)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory", arch)
+	}
+	numbers, err := archiveVersions(r, name)
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(numbers)
+	var out []Version
+	for _, n := range numbers {
+		leaf, ok := readVersion(r, name, n)
+		if !ok {
+			continue
+		}
+		out = append(out, Version{
+			Number:    n,
+			CertPEM:   encodeCert(leaf),
+			NotBefore: leaf.NotBefore,
+			NotAfter:  leaf.NotAfter,
+			Serial:    leaf.SerialNumber.String(),
+		})
+	}
+	return out, nil
+}
