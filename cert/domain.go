@@ -19,6 +19,12 @@ var idnaProfile = idna.New(
 	idna.StrictDomainName(true),
 )
 
+// MaxNames is the most names one certificate may list. It is Let's
+// Encrypt's limit: the CA refuses an order with more than 100 identifiers.
+// The parsers of domains.conf and of labels refuse a longer list where they
+// read it, so the CA is never asked.
+const MaxNames = 100
+
 // NormalizeDomain returns the canonical form of a certificate name: lower
 // case, no trailing dot, Unicode labels converted to punycode. A leading
 // "*." label (a wildcard) is allowed; a wildcard anywhere else, an IP

@@ -184,8 +184,9 @@ func isKnownOption(tok string) bool {
 }
 
 // parseDomainList normalises the domain fields of a line and checks them
-// against each other. It returns the normalised names, duplicates removed,
-// in their first order, or every problem found.
+// against each other and against the CA's limit of cert.MaxNames names. It
+// returns the normalised names, duplicates removed, in their first order,
+// or every problem found.
 func parseDomainList(fields []string) (domains []string, errs []error) {
 	seen := make(map[string]bool, len(fields))
 	wildcards := map[string]string{} // base -> wildcard name
@@ -209,6 +210,9 @@ func parseDomainList(fields []string) (domains []string, errs []error) {
 		if w, found := wildcards[base]; ok && found && cert.CoveredBy(d, w) {
 			errs = append(errs, fmt.Errorf("%q is already covered by %q on the same line; the CA refuses a certificate that lists both, remove one", d, w))
 		}
+	}
+	if len(domains) > cert.MaxNames {
+		errs = append(errs, fmt.Errorf("the line has %d names; the CA's limit is %d names per certificate: split it into several lines", len(domains), cert.MaxNames))
 	}
 	if len(errs) > 0 {
 		return nil, errs

@@ -18,6 +18,7 @@ func FuzzParseDomains(f *testing.F) {
 		"# comment\n\n\t*.example.com test.example.com\r\nexample.com\n*.example.com\n",
 		"autorestart-containers=x\nk=v\nBÜCHER.example a..b\n",
 		"\uFEFFa.example.com\x00\n",
+		strings.Join(manyNames(cert.MaxNames+1), " ") + "\n" + strings.Join(manyNames(cert.MaxNames), "\t") + "\n",
 	} {
 		f.Add(seed)
 	}
@@ -26,8 +27,8 @@ func FuzzParseDomains(f *testing.F) {
 		lines := bytes.Count([]byte(in), []byte("\n")) + 1
 		names := map[string]bool{}
 		for _, s := range specs {
-			if len(s.Domains) == 0 {
-				t.Fatalf("spec %+v has no domains", s)
+			if len(s.Domains) == 0 || len(s.Domains) > cert.MaxNames {
+				t.Fatalf("spec %q has %d domains, want 1 to %d", s.Name, len(s.Domains), cert.MaxNames)
 			}
 			if err := cert.ValidName(s.Name); err != nil {
 				t.Fatalf("spec %+v: %v", s, err)

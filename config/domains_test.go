@@ -310,6 +310,24 @@ func TestParseDomains(t *testing.T) {
 			},
 		},
 		{
+			name: "as many names as the CA allows",
+			in:   strings.Join(manyNames(cert.MaxNames), " ") + "\n",
+			want: []want{{line: 1, domains: manyNames(cert.MaxNames)}},
+		},
+		{
+			name: "one name too many skips only its line",
+			in:   "a.example.com\n" + strings.Join(manyNames(cert.MaxNames+1), " ") + " autorestart-containers=web\nc.example.com\n",
+			want: []want{{line: 1, domains: []string{"a.example.com"}}, {line: 3, domains: []string{"c.example.com"}}},
+			problems: []string{
+				"domains.conf:2: the line has 101 names; the CA's limit is 100 names per certificate: split it into several lines",
+			},
+		},
+		{
+			name: "names are counted after normalisation and de-duplication",
+			in:   strings.Join(manyNames(cert.MaxNames), " ") + " N1.Example.COM. n2.example.com\n",
+			want: []want{{line: 1, domains: manyNames(cert.MaxNames)}},
+		},
+		{
 			name: "line of exactly the limit is read",
 			in:   "a.example.com" + strings.Repeat(" ", maxLineBytes-len("a.example.com")) + "\n",
 			want: []want{{line: 1, domains: []string{"a.example.com"}}},
@@ -391,6 +409,15 @@ func TestParseDomainsReadError(t *testing.T) {
 	if len(problems) != 1 || problems[0].Error() != "domains.conf:2: read: disk on fire" {
 		t.Errorf("problems = %v", problems)
 	}
+}
+
+// manyNames returns n distinct names: n1.example.com, n2.example.com, ….
+func manyNames(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("n%d.example.com", i+1)
+	}
+	return out
 }
 
 // matchMessages compares messages exactly, except that a pattern ending in

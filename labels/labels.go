@@ -195,22 +195,27 @@ func parseAction(prefix string, w Workload, get func(string) (string, bool)) (ce
 }
 
 // parseDomains splits a comma (or space) separated list and normalises
-// each name; a name covered by a wildcard of the same list is refused, as
-// the CA would.
+// each name; more than cert.MaxNames distinct names, or a name covered by a
+// wildcard of the same list, is refused, as the CA would.
 func parseDomains(raw string) ([]string, error) {
 	fields := strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
 	if len(fields) == 0 {
 		return nil, errors.New("empty: give at least one domain name")
 	}
 	var out []string
+	seen := make(map[string]bool, len(fields))
 	for _, f := range fields {
 		d, err := cert.NormalizeDomain(f)
 		if err != nil {
 			return nil, err
 		}
-		if !slices.Contains(out, d) {
+		if !seen[d] {
+			seen[d] = true
 			out = append(out, d)
 		}
+	}
+	if len(out) > cert.MaxNames {
+		return nil, fmt.Errorf("%d names; the CA's limit is %d names per certificate", len(out), cert.MaxNames)
 	}
 	for _, d := range out {
 		for _, w := range out {

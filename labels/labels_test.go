@@ -2,6 +2,7 @@ package labels
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -53,6 +54,14 @@ func TestParse(t *testing.T) {
 			want: []cert.Spec{{Name: "a.example.com", Domains: []string{"a.example.com"}}}, wantErr: []string{"label certdock.domain: unknown label"}},
 		{name: "allowed", allowed: "*.example.com", w: c(map[string]string{"certdock.domains": "a.b.example.com,*.example.com"}),
 			want: []cert.Spec{{Name: "a.b.example.com", Domains: []string{"a.b.example.com", "*.example.com"}}}},
+		{name: "as many names as the CA allows", w: c(map[string]string{"certdock.domains": strings.Join(manyNames(cert.MaxNames), ",")}),
+			want: []cert.Spec{{Name: "n1.example.com", Domains: manyNames(cert.MaxNames)}}},
+		{name: "names counted after de-duplication", w: c(map[string]string{"certdock.domains": strings.Join(manyNames(cert.MaxNames), ",") + ",N1.example.com.,n2.example.com"}),
+			want: []cert.Spec{{Name: "n1.example.com", Domains: manyNames(cert.MaxNames)}}},
+		{name: "one name too many", w: c(map[string]string{"certdock.domains": strings.Join(manyNames(cert.MaxNames+1), ", "), "certdock.restart": "true"}),
+			wantErr: []string{"container web: label certdock.domains: 101 names; the CA's limit is 100 names per certificate"}, noSpecs: true},
+		{name: "one name too many on a service", w: Workload{Kind: Service, Name: "api", Labels: map[string]string{"certdock.domains": strings.Join(manyNames(cert.MaxNames+1), " ")}},
+			wantErr: []string{"service api: label certdock.domains: 101 names; the CA's limit is 100 names per certificate"}, noSpecs: true},
 		{name: "not allowed", allowed: "*.example.com", w: c(map[string]string{"certdock.domains": "example.com"}), wantErr: []string{"example.com is not allowed by CERTDOCK_ALLOWED_DOMAINS"}, noSpecs: true},
 		{name: "not allowed other zone", allowed: "*.example.com,example.org", w: c(map[string]string{"certdock.domains": "evil.com"}), wantErr: []string{"not allowed"}, noSpecs: true},
 	}
@@ -98,6 +107,40 @@ func TestParse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A workload asking for more names than the CA allows gets no
+// certificate; the workloads around it still get theirs.
+func TestTooManyNamesSkipsOnlyThatWorkload(t *testing.T) {
+	ws := []Workload{
+		{Kind: Container, Name: "a", Labels: map[string]string{"certdock.domains": "a.example.com"}},
+		{Kind: Container, Name: "big", Labels: map[string]string{"certdock.domains": strings.Join(manyNames(cert.MaxNames+1), ","), "certdock.restart": "true"}},
+		{Kind: Service, Name: "b", Labels: map[string]string{"certdock.domains": strings.Join(manyNames(cert.MaxNames), ","), "certdock.restart": "true"}},
+	}
+	var got []string
+	var problems []error
+	for _, w := range ws {
+		specs, probs := Parse("certdock", w, nil)
+		problems = append(problems, probs...)
+		for _, s := range specs {
+			got = append(got, s.Source.Workload+" "+s.Name)
+		}
+	}
+	if want := []string{"container a a.example.com", "service b n1.example.com"}; !slices.Equal(got, want) {
+		t.Errorf("specs %q, want %q", got, want)
+	}
+	if len(problems) != 1 || !strings.HasPrefix(problems[0].Error(), "container big: label certdock.domains: 101 names") {
+		t.Errorf("problems %v, want one naming container big and certdock.domains", problems)
+	}
+}
+
+// manyNames returns n distinct names: n1.example.com, n2.example.com, ….
+func manyNames(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("n%d.example.com", i+1)
+	}
+	return out
 }
 
 func TestPrefix(t *testing.T) {
@@ -161,6 +204,9 @@ func FuzzParse(f *testing.F) {
 		for _, s := range specs {
 			if err := cert.ValidName(s.Name); err != nil {
 				t.Fatalf("invalid name %q", s.Name)
+			}
+			if len(s.Domains) > cert.MaxNames {
+				t.Fatalf("spec %q has %d names, more than the CA allows", s.Name, len(s.Domains))
 			}
 			for _, d := range s.Domains {
 				if n, err := cert.NormalizeDomain(d); err != nil || n != d {
