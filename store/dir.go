@@ -48,6 +48,7 @@ var linkOrder = [...]string{"privkey", "fullchain", "cert", "chain"}
 var _ interface {
 	Load(name string) (*cert.Lineage, error)
 	Versions(name string) ([]Version, error)
+	PrivateKey(name string) ([]byte, error)
 	Save(name string, b cert.Bundle, meta cert.IssueMeta) (*cert.Lineage, error)
 	Repair() ([]string, error)
 	Names() ([]string, error)
