@@ -17,7 +17,7 @@
 // version of a lineage (so that a removed one can be revoked whole),
 // exports lineages as PKCS #12, applies the configured owner and modes,
 // removes lineages, and keeps certdock's own state (ownership, origin,
-// failure streaks).
+// failure streaks, the CA's last renewal windows).
 //
 // All file access goes through an [os.Root], so a symlink can never lead the
 // store outside its directory. Neither key material nor certificate bytes

@@ -27,6 +27,9 @@ const (
 	stateDirMode  = fs.FileMode(0o700)
 	stateFileMode = fs.FileMode(0o600)
 	// stateVersion is the format written; LoadState refuses newer ones.
+	// Optional fields that older certdocks may ignore (such as "ari")
+	// are added without changing it: an older certdock reads the file,
+	// drops what it does not know and saves without it.
 	stateVersion = 1
 )
 
@@ -61,11 +64,37 @@ type LineageState struct {
 	// Notified says the failure notification was sent for the current
 	// streak.
 	Notified bool `json:"notified,omitempty"`
+	// ARI is the CA's last renewal information answer for the lineage's
+	// certificate, so that a new process need not ask again while it is
+	// fresh; nil when the CA was never asked.
+	ARI *ARIState `json:"ari,omitempty"`
+}
+
+// ARIState is the CA's last answer to an ACME Renewal Information lookup
+// (RFC 9773) for one certificate.
+type ARIState struct {
+	// Serial is the serial number of the certificate the answer is for,
+	// in decimal as big.Int's String writes it (Version.Serial uses the
+	// same form). An answer for another serial is stale.
+	Serial string `json:"serial"`
+	// Start and End bound the CA's suggested renewal window; both are zero
+	// when the CA offered no window (or the lookup failed).
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
+	// Fetched is when the CA was asked.
+	Fetched time.Time `json:"fetched"`
+	// NextFetch is when to ask again: after the CA's Retry-After, or the
+	// retry time after a failed lookup. Zero means at once.
+	NextFetch time.Time `json:"next_fetch,omitzero"`
+	// Err is the message of the last lookup's error; empty when the
+	// lookup succeeded.
+	Err string `json:"error,omitempty"`
 }
 
 // State is certdock's own state, kept in certdock/state.json under the
-// store's root: which lineages it owns, who wanted them, and their
-// failure streaks. Its map is keyed by lineage name.
+// store's root: which lineages it owns, who wanted them, their failure
+// streaks and the CA's last renewal windows. Its map is keyed by lineage
+// name.
 type State struct {
 	Lineages map[string]*LineageState `json:"lineages"`
 }
