@@ -78,7 +78,8 @@ type ARIState struct {
 	// same form). An answer for another serial is stale.
 	Serial string `json:"serial"`
 	// Start and End bound the CA's suggested renewal window; both are zero
-	// when the CA offered no window (or the lookup failed).
+	// when the CA offered none. After a failed lookup (Err set) they may
+	// still hold the window of an earlier answer for the same Serial.
 	Start time.Time `json:"start,omitzero"`
 	End   time.Time `json:"end,omitzero"`
 	// Fetched is when the CA was asked.
