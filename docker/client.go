@@ -59,7 +59,7 @@ const (
 // Client talks to one Docker daemon. It is safe for concurrent use; create
 // it with New and release it with Close.
 type Client struct {
-	api    *client.Client
+	api    engine
 	log    *slog.Logger
 	prefix string
 
@@ -81,15 +81,21 @@ func New(opts Options) (*Client, error) {
 		}
 		ops = append(ops, client.WithHost(opts.Host))
 	}
-	api, err := client.New(ops...)
+	sdk, err := client.New(ops...)
 	if err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
 	// DOCKER_HOST from the environment is checked here.
-	if err := checkHost(api.DaemonHost()); err != nil {
-		_ = api.Close()
+	if err := checkHost(sdk.DaemonHost()); err != nil {
+		_ = sdk.Close()
 		return nil, err
 	}
+	return newClient(sdk, opts), nil
+}
+
+// newClient returns a Client that talks to the daemon through api (New's
+// SDK client, or a test's fake); opts.Host is not used.
+func newClient(api engine, opts Options) *Client {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -102,7 +108,7 @@ func New(opts Options) (*Client, error) {
 		maxBackoff:   maxBackoff,
 		healthyAfter: healthyAfter,
 		watchPing:    watchPing,
-	}, nil
+	}
 }
 
 // checkHost accepts the daemon addresses the SDK can dial without the

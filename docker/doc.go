@@ -12,6 +12,11 @@
 // forever with backoff, telling its Handler after every reconnect so the
 // caller can resync from a fresh Snapshot.
 //
+// A Client calls the SDK through engine, an interface of exactly the SDK
+// methods the package uses (a subset of client.APIClient), so that its
+// decisions are unit-tested against a fake; the end-to-end tests check the
+// wiring against a real daemon.
+//
 // The client negotiates the API version with the daemon on the first
 // request, so it works with engines down to API 1.40 (Docker 19.03); it is
 // tested against Engine 20.10 (API 1.41).
