@@ -90,14 +90,17 @@ func (c *Client) ForceUpdate(ctx context.Context, service string, convergeTimeou
 			}
 		} else {
 			done, st, err := c.converged(ctx, ins.Service, before, want)
-			if err != nil {
-				if ctx.Err() == nil {
-					return fmt.Errorf("docker: force-update: service %s: %w", service, err)
-				}
-			} else if done {
+			switch {
+			case err != nil && ctx.Err() == nil:
+				return fmt.Errorf("docker: force-update: service %s: %w", service, err)
+			case err != nil:
+				// The wait ended during the check: the timeout message
+				// keeps the last state seen.
+			case done:
 				return nil
+			default:
+				state = st
 			}
-			state = st
 		}
 		t := time.NewTimer(convergePoll)
 		select {
