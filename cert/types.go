@@ -179,3 +179,17 @@ type Lineage struct {
 	// CertPEM is the leaf certificate as stored (used for ARI and renewal).
 	CertPEM []byte
 }
+
+// Version is one complete version of a lineage in archive/<name>/.
+type Version struct {
+	// Number is N of archive/<name>/certN.pem.
+	Number int
+	// CertPEM is the leaf certificate of the version, PEM-encoded (the
+	// chain is not included).
+	CertPEM []byte
+	// NotBefore and NotAfter bound the certificate's validity.
+	NotBefore, NotAfter time.Time
+	// Serial is the certificate's serial number in decimal, as big.Int's
+	// String writes it.
+	Serial string
+}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math/big"
 	"slices"
 	"strings"
@@ -30,11 +31,28 @@ type fakeIssuer struct {
 	running map[string]bool
 	overlap atomic.Bool
 	delay   time.Duration
+	revoked atomic.Int32
+	// ari, when set, is the renewal window offered for every certificate;
+	// ariCalls counts the lookups.
+	ari      *Window
+	ariCalls int
 }
 
 func (f *fakeIssuer) Server() string { return "https://fake/dir" }
 
-func (f *fakeIssuer) Issue(ctx context.Context, s cert.Spec) (cert.Bundle, cert.IssueMeta, error) {
+func (f *fakeIssuer) Revoke(context.Context, []byte) error { f.revoked.Add(1); return nil }
+
+func (f *fakeIssuer) RenewalWindow(context.Context, *x509.Certificate) (Window, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ariCalls++
+	if f.ari == nil {
+		return Window{}, ErrNoWindow
+	}
+	return *f.ari, nil
+}
+
+func (f *fakeIssuer) Issue(ctx context.Context, s cert.Spec, _ *cert.Lineage) (cert.Bundle, cert.IssueMeta, error) {
 	f.orders.Add(1)
 	f.mu.Lock()
 	if f.running == nil {
@@ -66,9 +84,36 @@ func (f *fakeIssuer) Issue(ctx context.Context, s cert.Spec) (cert.Bundle, cert.
 
 // memStore keeps lineages in memory.
 type memStore struct {
-	mu   sync.Mutex
-	m    map[string]*cert.Lineage
-	fail map[string]error
+	mu      sync.Mutex
+	m       map[string]*cert.Lineage
+	old     map[string][]cert.Version // superseded versions
+	fail    map[string]error
+	removed []string
+}
+
+func (s *memStore) Versions(name string) ([]cert.Version, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.m[name]
+	if !ok {
+		return nil, fmt.Errorf("lineage %s: %w", name, fs.ErrNotExist)
+	}
+	return append(slices.Clone(s.old[name]), cert.Version{Number: l.Version, CertPEM: l.CertPEM, NotAfter: l.NotAfter}), nil
+}
+
+func (s *memStore) Remove(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, name)
+	delete(s.old, name)
+	s.removed = append(s.removed, name)
+	return nil
+}
+
+func (s *memStore) Names() ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.m)), nil
 }
 
 func (s *memStore) Load(name string) (*cert.Lineage, error) {
@@ -98,8 +143,12 @@ func (s *memStore) Save(name string, b cert.Bundle, meta cert.IssueMeta) (*cert.
 	v := 1
 	if old := s.m[name]; old != nil {
 		v = old.Version + 1
+		if s.old == nil {
+			s.old = map[string][]cert.Version{}
+		}
+		s.old[name] = append(s.old[name], cert.Version{Number: old.Version, CertPEM: old.CertPEM, NotAfter: old.NotAfter})
 	}
-	l := &cert.Lineage{Name: name, Version: v, Domains: leaf.DNSNames, NotBefore: leaf.NotBefore, NotAfter: leaf.NotAfter, KeyType: meta.KeyType, Server: meta.Server}
+	l := &cert.Lineage{Name: name, Version: v, Domains: leaf.DNSNames, NotBefore: leaf.NotBefore, NotAfter: leaf.NotAfter, KeyType: meta.KeyType, Server: meta.Server, Leaf: leaf, CertPEM: b.Cert}
 	s.m[name] = l
 	return l, nil
 }
@@ -116,7 +165,7 @@ func (a *recActor) Act(_ context.Context, acts []cert.Action) []error {
 	return nil
 }
 
-func specs(lines ...[]string) Source {
+func specs(lines ...[]string) SourceFunc {
 	return SourceFunc(func(context.Context) ([]cert.Spec, []error) {
 		var out []cert.Spec
 		for i, d := range lines {
@@ -145,7 +194,7 @@ func TestRunOnceOneFailureDoesNotStopOthers(t *testing.T) {
 	st := &memStore{}
 	problem := errors.New("domains.conf:3: bad line")
 	src := SourceFunc(func(ctx context.Context) ([]cert.Spec, []error) {
-		s, _ := specs([]string{"bad.example.com"}, []string{"good.example.com"}).Desired(ctx)
+		s, _ := specs([]string{"bad.example.com"}, []string{"good.example.com"})(ctx)
 		return s, []error{problem}
 	})
 	res := New(st, iss, []Source{src}, nil, Options{}).RunOnce(context.Background())
@@ -209,7 +258,7 @@ func TestRunDaemonRetriesWithBackoffAndCoalesces(t *testing.T) {
 	base := specs([]string{"a.example.com"}, []string{"b.example.com"})
 	src := SourceFunc(func(ctx context.Context) ([]cert.Spec, []error) {
 		passes.Add(1)
-		return base.Desired(ctx)
+		return base(ctx)
 	})
 	c := New(st, iss, []Source{src}, nil, Options{
 		Backoff: func(n int) time.Duration { return time.Duration(n) * 30 * time.Millisecond },

@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -26,118 +28,152 @@ type Input struct {
 	// ARIStart and ARIEnd are the CA's suggested renewal window (RFC
 	// 9773); zero when the CA offers none.
 	ARIStart, ARIEnd time.Time
+	// Force asks for a new version whatever the certificate's state.
+	Force bool
 }
 
 // Decision is the outcome of the policy chain.
 type Decision struct {
-	// Issue is true when a new version must be obtained.
-	Issue bool
-	// Reason says why (or why not), for logs and status.
-	Reason string
+	// Reason says why a new version is needed, or ReasonValid.
+	Reason Reason
+	// Message adds the details of the reason (which domains, which key
+	// types, when the certificate is valid until).
+	Message string
+	// Urgency says when the work may happen; UrgencyNone when there is
+	// nothing to do.
+	Urgency Urgency
 	// RenewAt is when the current certificate becomes due (zero when
 	// there is none).
 	RenewAt time.Time
-	// Urgent is true when the work must not wait for the maintenance
-	// window: a new or changed certificate, a different CA, an expired
-	// one, or one whose renewal deadline (the end of the ARI window, else
-	// a sixth of the lifetime before expiry) comes before the next tick.
-	Urgent bool
+	// RenewBy says what RenewAt follows: ReasonARIWindow (the CA's
+	// window) or ReasonRenewalWindow (the lifetime).
+	RenewBy Reason
+	// NextWindow is the maintenance tick a due renewal waits for (zero
+	// without a maintenance window).
+	NextWindow time.Time
 }
 
-// check is one named step of the decision chain: it returns a reason when
-// the certificate must be (re)issued, "" otherwise.
-type check func(in Input) string
+// Issue reports whether a new version must be obtained (now or at the
+// maintenance window).
+func (d Decision) Issue() bool { return d.Urgency != UrgencyNone }
+
+// String is the reason and its details, for logs.
+func (d Decision) String() string {
+	if d.Message == "" {
+		return d.Reason.String()
+	}
+	return d.Reason.String() + ": " + d.Message
+}
+
+// check is one named step of the decision chain: it returns a reason and
+// its details when the certificate must be (re)issued, "" otherwise.
+type check func(in Input) (Reason, string)
 
 // chain is evaluated in order; the first reason wins (as cert-manager's
-// policies.Chain).
+// policies.Chain). The checks after unreadable may assume a Current.
 var chain = []check{
 	missing,
 	unreadable,
 	domainsChanged,
 	keyTypeChanged,
 	caChanged,
+	expired,
+	forced,
 	dueForRenewal,
 }
 
-// Decide runs the decision chain. It is a pure function of its input.
-func Decide(in Input) Decision {
-	d := Decision{}
-	if in.Current != nil {
-		d.RenewAt = renewAt(in)
-	}
-	for _, c := range chain {
-		if reason := c(in); reason != "" {
-			d.Issue, d.Reason, d.Urgent = true, reason, true
-			if reason == dueReason(in) {
-				deadline := renewDeadline(in)
-				d.Urgent = in.NextWindow.IsZero() || !in.NextWindow.Before(deadline) || !in.Now.Before(deadline)
-				if !d.Urgent {
-					d.Reason += fmt.Sprintf("; waiting for the maintenance window at %s", in.NextWindow.UTC().Format(time.RFC3339))
-				}
-			}
-			return d
+// Evaluate runs the decision chain. It is a pure function of its input:
+// the daemon, `run --once`, `renew`, `certdock status` and /metrics all
+// ask it.
+func Evaluate(in Input) Decision {
+	d := Decision{NextWindow: in.NextWindow}
+	if in.Current != nil && in.LoadErr == nil {
+		d.RenewAt, d.RenewBy = renewAt(in), ReasonRenewalWindow
+		if hasARI(in) {
+			d.RenewBy = ReasonARIWindow
 		}
 	}
-	d.Reason = fmt.Sprintf("valid until %s, renewal due %s", in.Current.NotAfter.UTC().Format(time.RFC3339), d.RenewAt.UTC().Format(time.RFC3339))
+	for _, c := range chain {
+		reason, msg := c(in)
+		if reason == "" {
+			continue
+		}
+		d.Reason, d.Message, d.Urgency = reason, msg, reason.urgency()
+		if d.Urgency == UrgencyDue {
+			deadline := renewDeadline(in)
+			if in.NextWindow.IsZero() || !in.NextWindow.Before(deadline) || !in.Now.Before(deadline) {
+				d.Urgency = UrgencyNow
+			}
+		}
+		return d
+	}
+	d.Reason = ReasonValid
+	d.Message = fmt.Sprintf("valid until %s", in.Current.NotAfter.UTC().Format(time.RFC3339))
 	return d
 }
 
-func missing(in Input) string {
+func missing(in Input) (Reason, string) {
 	if errors.Is(in.LoadErr, fs.ErrNotExist) || (in.LoadErr == nil && in.Current == nil) {
-		return "certificate missing"
+		return ReasonMissing, "no certificate yet"
 	}
-	return ""
+	return "", ""
 }
 
-func unreadable(in Input) string {
+func unreadable(in Input) (Reason, string) {
 	if in.LoadErr != nil {
-		return "certificate unreadable: " + in.LoadErr.Error()
+		return ReasonUnreadable, in.LoadErr.Error()
 	}
-	return ""
+	return "", ""
 }
 
-func domainsChanged(in Input) string {
+func domainsChanged(in Input) (Reason, string) {
 	if !cert.SameDomains(in.Spec.Domains, in.Current.Domains) {
-		return fmt.Sprintf("domains changed: %s -> %s", strings.Join(in.Current.Domains, ","), strings.Join(in.Spec.Domains, ","))
+		return ReasonDomainsChanged, fmt.Sprintf("%s → %s", strings.Join(in.Current.Domains, ","), strings.Join(in.Spec.Domains, ","))
 	}
-	return ""
+	return "", ""
 }
 
-func keyTypeChanged(in Input) string {
+func keyTypeChanged(in Input) (Reason, string) {
 	want := in.Spec.KeyType
 	if want == "" {
 		want = in.DefaultKeyType
 	}
 	if want != "" && in.Current.KeyType != want {
-		return fmt.Sprintf("key type changed: %s -> %s", in.Current.KeyType, want)
+		return ReasonKeyTypeChanged, fmt.Sprintf("%s → %s", in.Current.KeyType, want)
 	}
-	return ""
+	return "", ""
 }
 
-func caChanged(in Input) string {
+func caChanged(in Input) (Reason, string) {
 	if in.Current.Server != "" && in.Server != "" && in.Current.Server != in.Server {
-		return fmt.Sprintf("CA changed: %s -> %s", in.Current.Server, in.Server)
+		return ReasonCAChanged, fmt.Sprintf("%s → %s", in.Current.Server, in.Server)
 	}
-	return ""
+	return "", ""
 }
 
-func dueForRenewal(in Input) string {
+func expired(in Input) (Reason, string) {
 	if !in.Now.Before(in.Current.NotAfter) {
-		return "certificate expired"
+		return ReasonExpired, "expired " + in.Current.NotAfter.UTC().Format(time.RFC3339)
 	}
-	return dueReason(in)
+	return "", ""
 }
 
-// dueReason is the reason given for a certificate that is merely due.
-func dueReason(in Input) string {
-	if in.Current == nil || !in.Now.Before(in.Current.NotAfter) || in.Now.Before(renewAt(in)) {
-		return ""
+func forced(in Input) (Reason, string) {
+	if in.Force {
+		return ReasonForced, "renewal forced"
 	}
-	left := in.Current.NotAfter.Sub(in.Now).Round(time.Second)
-	if !in.ARIStart.IsZero() {
-		return fmt.Sprintf("inside the CA's renewal window (ARI, %s left)", left)
+	return "", ""
+}
+
+func dueForRenewal(in Input) (Reason, string) {
+	if in.Now.Before(renewAt(in)) {
+		return "", ""
 	}
-	return fmt.Sprintf("inside renewal window (%s left)", left)
+	left := fmt.Sprintf("%s left", in.Current.NotAfter.Sub(in.Now).Round(time.Second))
+	if hasARI(in) {
+		return ReasonARIWindow, "inside the CA's renewal window, " + left
+	}
+	return ReasonRenewalWindow, "inside the renewal window, " + left
 }
 
 // renewAt is when the current certificate becomes due: a point inside the
@@ -148,17 +184,20 @@ func renewAt(in Input) time.Time {
 	if in.Current.Leaf != nil {
 		serial = in.Current.Leaf.SerialNumber.String()
 	}
-	if !in.ARIStart.IsZero() && in.ARIEnd.After(in.ARIStart) {
+	if hasARI(in) {
 		return in.ARIStart.Add(jitter(serial, in.ARIEnd.Sub(in.ARIStart)/2))
 	}
 	life := in.Current.NotAfter.Sub(in.Current.NotBefore)
 	return RenewalTime(in.Current.NotBefore, in.Current.NotAfter).Add(-jitter(serial, life/30))
 }
 
+// hasARI reports whether the input has a usable ARI window.
+func hasARI(in Input) bool { return !in.ARIStart.IsZero() && in.ARIEnd.After(in.ARIStart) }
+
 // renewDeadline is the latest comfortable renewal time: the end of the
 // ARI window, else a sixth of the lifetime before expiry.
 func renewDeadline(in Input) time.Time {
-	if !in.ARIEnd.IsZero() {
+	if hasARI(in) {
 		return in.ARIEnd
 	}
 	return in.Current.NotAfter.Add(-in.Current.NotAfter.Sub(in.Current.NotBefore) / 6)
@@ -177,4 +216,16 @@ func RenewalTime(notBefore, notAfter time.Time) time.Time {
 		left = life / 2
 	}
 	return notAfter.Add(-left)
+}
+
+// jitter returns a stable pseudo-random share of span for a certificate
+// (derived from its serial), so renewals of certificates issued together
+// spread out, and the same certificate gets the same renewal time on every
+// pass and restart.
+func jitter(serial string, span time.Duration) time.Duration {
+	if span <= 0 {
+		return 0
+	}
+	sum := sha256.Sum256([]byte(serial))
+	return time.Duration(binary.BigEndian.Uint64(sum[:8]) % uint64(span))
 }

@@ -64,9 +64,9 @@ func TestDecide(t *testing.T) {
 			if tt.cur != nil {
 				in.Current = tt.cur()
 			}
-			d := Decide(in)
-			if d.Issue != tt.wantIssue || !strings.Contains(d.Reason, tt.wantReason) {
-				t.Errorf("Decide = {%v %q}, want {%v ~%q}", d.Issue, d.Reason, tt.wantIssue, tt.wantReason)
+			d := Evaluate(in)
+			if d.Issue() != tt.wantIssue || !strings.Contains(d.String(), tt.wantReason) {
+				t.Errorf("Evaluate = {%v %q}, want {%v ~%q}", d.Issue(), d.String(), tt.wantIssue, tt.wantReason)
 			}
 		})
 	}

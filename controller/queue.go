@@ -8,10 +8,13 @@ import (
 // queue is a work queue of certificate names with client-go workqueue
 // semantics: a name waiting is stored once however often it is added; a
 // name is handed to one worker at a time; a name added while being
-// processed is processed again after Done.
+// processed is processed again after Done. A one-shot queue (run --once)
+// ignores AddAfter: nothing is retried later in that run.
 type queue struct {
+	oneShot    bool
 	mu         sync.Mutex
-	cond       *sync.Cond
+	cond       *sync.Cond // wakes Get
+	idleCond   *sync.Cond // wakes WaitIdle
 	order      []string
 	dirty      map[string]bool
 	processing map[string]bool
@@ -19,13 +22,15 @@ type queue struct {
 	shutdown   bool
 }
 
-func newQueue() *queue {
+func newQueue(oneShot bool) *queue {
 	q := &queue{
+		oneShot:    oneShot,
 		dirty:      map[string]bool{},
 		processing: map[string]bool{},
 		timers:     map[string]*time.Timer{},
 	}
 	q.cond = sync.NewCond(&q.mu)
+	q.idleCond = sync.NewCond(&q.mu)
 	return q
 }
 
@@ -51,6 +56,9 @@ func (q *queue) addLocked(name string) {
 // AddAfter adds name once d has passed. A later AddAfter for the same name
 // replaces the earlier one, so each name has at most one timer.
 func (q *queue) AddAfter(name string, d time.Duration) {
+	if q.oneShot {
+		return
+	}
 	if d <= 0 {
 		q.Add(name)
 		return
@@ -88,8 +96,9 @@ func (q *queue) Get() (name string, ok bool) {
 }
 
 // Done marks the end of processing name; if it was added meanwhile, it is
-// queued again.
-func (q *queue) Done(name string) {
+// queued again. It reports whether the queue is now idle (nothing waiting
+// or being processed; names waiting on an AddAfter timer do not count).
+func (q *queue) Done(name string) (idle bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	delete(q.processing, name)
@@ -97,6 +106,22 @@ func (q *queue) Done(name string) {
 		q.order = append(q.order, name)
 		q.cond.Signal()
 	}
+	idle = len(q.order) == 0 && len(q.processing) == 0
+	if idle {
+		q.idleCond.Broadcast()
+	}
+	return idle
+}
+
+// WaitIdle blocks until nothing is waiting or being processed; false when
+// the queue shut down first.
+func (q *queue) WaitIdle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for (len(q.order) > 0 || len(q.processing) > 0) && !q.shutdown {
+		q.idleCond.Wait()
+	}
+	return !q.shutdown
 }
 
 // Len returns the number of names waiting (not processing).
@@ -122,4 +147,5 @@ func (q *queue) ShutDown() {
 		t.Stop()
 	}
 	q.cond.Broadcast()
+	q.idleCond.Broadcast()
 }

@@ -6,7 +6,7 @@ import (
 )
 
 func TestQueueCollapsesDuplicates(t *testing.T) {
-	q := newQueue()
+	q := newQueue(false)
 	q.Add("a")
 	q.Add("b")
 	q.Add("a")
@@ -19,7 +19,7 @@ func TestQueueCollapsesDuplicates(t *testing.T) {
 }
 
 func TestQueueNeverHandsOutARunningKeyAndRequeuesDirty(t *testing.T) {
-	q := newQueue()
+	q := newQueue(false)
 	q.Add("a")
 	name, _ := q.Get()
 	q.Add("a") // dirtied while processing
@@ -45,7 +45,7 @@ func TestQueueNeverHandsOutARunningKeyAndRequeuesDirty(t *testing.T) {
 }
 
 func TestQueueAddAfterAndShutdown(t *testing.T) {
-	q := newQueue()
+	q := newQueue(false)
 	q.AddAfter("a", 20*time.Millisecond)
 	q.AddAfter("a", 30*time.Millisecond) // replaces the first timer
 	start := time.Now()

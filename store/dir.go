@@ -47,7 +47,7 @@ var linkOrder = [...]string{"privkey", "fullchain", "cert", "chain"}
 // interface, this guard keeps Dir from drifting away from it.
 var _ interface {
 	Load(name string) (*cert.Lineage, error)
-	Versions(name string) ([]Version, error)
+	Versions(name string) ([]cert.Version, error)
 	PrivateKey(name string) ([]byte, error)
 	Save(name string, b cert.Bundle, meta cert.IssueMeta) (*cert.Lineage, error)
 	Repair() ([]string, error)

@@ -61,6 +61,13 @@ type LineageState struct {
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
 	// LastError is the message of the last failure of the streak.
 	LastError string `json:"last_error,omitempty"`
+	// NeedsConfig says the last failure was a configuration error
+	// (retried when the configuration changes, else on a slow schedule).
+	NeedsConfig bool `json:"needs_config,omitempty"`
+	// FailedSpec and FailedConfig fingerprint the certificate's spec and
+	// the configuration at the last failure (a change retries at once).
+	FailedSpec   string `json:"failed_spec,omitempty"`
+	FailedConfig string `json:"failed_config,omitempty"`
 	// Notified says the failure notification was sent for the current
 	// streak.
 	Notified bool `json:"notified,omitempty"`

@@ -7,24 +7,9 @@ import (
 	"os"
 	"path"
 	"slices"
-	"time"
 
 	"github.com/certdock/certdock/cert"
 )
-
-// Version is one complete version of a lineage in archive/<name>/.
-type Version struct {
-	// Number is N of archive/<name>/certN.pem.
-	Number int
-	// CertPEM is the leaf certificate of the version, PEM-encoded the way
-	// Load encodes the current one (the chain is not included).
-	CertPEM []byte
-	// NotBefore and NotAfter bound the certificate's validity.
-	NotBefore, NotAfter time.Time
-	// Serial is the certificate's serial number in decimal, as
-	// big.Int's String writes it; ARIState.Serial uses the same form.
-	Serial string
-}
 
 // Versions returns every complete version of a lineage, oldest (lowest
 // number) first. A version is complete when archive/<name>/ holds its four
@@ -38,7 +23,7 @@ type Version struct {
 // The error wraps fs.ErrNotExist when archive/<name>/ does not exist. That
 // includes a lineage whose live files are regular files rather than links
 // into archive/: its only certificate is the one Load returns.
-func (d *Dir) Versions(name string) ([]Version, error) {
+func (d *Dir) Versions(name string) ([]cert.Version, error) {
 	if err := cert.ValidName(name); err != nil {
 		return nil, fmt.Errorf("store: versions: %w", err)
 	}
@@ -57,7 +42,7 @@ func (d *Dir) Versions(name string) ([]Version, error) {
 	return vs, nil
 }
 
-func versions(r *os.Root, name string) ([]Version, error) {
+func versions(r *os.Root, name string) ([]cert.Version, error) {
 	arch := path.Join(archiveDir, name)
 	fi, err := r.Stat(arch)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -74,13 +59,13 @@ func versions(r *os.Root, name string) ([]Version, error) {
 		return nil, err
 	}
 	slices.Reverse(numbers)
-	var out []Version
+	var out []cert.Version
 	for _, n := range numbers {
 		leaf, ok := readVersion(r, name, n)
 		if !ok {
 			continue
 		}
-		out = append(out, Version{
+		out = append(out, cert.Version{
 			Number:    n,
 			CertPEM:   encodeCert(leaf),
 			NotBefore: leaf.NotBefore,

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/certdock/certdock/cert"
 )
 
 func TestVersions(t *testing.T) {
@@ -167,7 +169,7 @@ func TestVersions(t *testing.T) {
 }
 
 // checkVersion compares v with the certificate in archive/<name>/certN.pem.
-func checkVersion(t *testing.T, d *Dir, name string, v Version) {
+func checkVersion(t *testing.T, d *Dir, name string, v cert.Version) {
 	t.Helper()
 	data := readFile(t, archivePath(d, name, "cert", v.Number))
 	b, _ := pem.Decode(data)

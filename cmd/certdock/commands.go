@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -23,7 +22,6 @@ import (
 	"github.com/certdock/certdock/docker"
 	"github.com/certdock/certdock/internal/app"
 	"github.com/certdock/certdock/issuer"
-	"github.com/certdock/certdock/store"
 	"github.com/go-acme/lego/v5/challenge"
 )
 
@@ -176,7 +174,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "\nDesired certificates (%s):\n", cfg.DomainsFile())
 	log := slog.New(slog.DiscardHandler)
-	specs, problems := app.DomainsSource(cfg.DomainsFile(), cfg.Cluster == config.ClusterSwarm, log).Desired(ctx)
+	specs, problems, _ := app.DomainsSource(cfg.DomainsFile(), cfg.Cluster == config.ClusterSwarm, log).Desired(ctx)
 	if !exists(cfg.DomainsFile()) {
 		fmt.Fprintln(stdout, "  (no domains.conf)")
 	}
@@ -217,6 +215,13 @@ type statusRow struct {
 	Failures    int        `json:"failures,omitempty"`
 	NextAttempt *time.Time `json:"next_attempt,omitempty"`
 	LastError   string     `json:"last_error,omitempty"`
+	NeedsConfig bool       `json:"needs_configuration,omitempty"`
+	// Reason is the decision chain's reason (missing, domains changed,
+	// ARI window, valid, …); Next says what happens next and why, and
+	// NextAt when.
+	Reason string     `json:"reason,omitempty"`
+	Next   string     `json:"next"`
+	NextAt *time.Time `json:"next_at,omitempty"`
 }
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -246,71 +251,68 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// statusRows reads the certificates on disk, domains.conf and certdock's
-// state. bad is true when a lineage is broken.
+// statusRows evaluates every certificate the way the daemon would, with
+// its decision chain and the same environment (key type, CA, maintenance
+// window, recorded ARI windows and failures), without contacting the CA
+// or Docker: label certificates are shown as the daemon last recorded
+// them. bad is true when a lineage is broken.
 func statusRows(ctx context.Context, cfg *config.Config) (rows []statusRow, bad bool, err error) {
-	dir := store.New(cfg.Dir, store.Options{DirMode: cfg.DirsMode, FileMode: cfg.FilesMode})
-	names, err := dir.Names()
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	a, err := app.Build(cfg, slog.New(slog.DiscardHandler), app.Options{})
+	if err != nil {
 		return nil, false, err
 	}
-	specs, _ := app.DomainsSource(cfg.DomainsFile(), cfg.Cluster == config.ClusterSwarm, slog.New(slog.DiscardHandler)).Desired(ctx)
-	byName := map[string]cert.Spec{}
-	for _, s := range specs {
-		byName[s.Name] = s
-		if !slices.Contains(names, s.Name) {
-			names = append(names, s.Name)
-		}
-	}
-	state, _ := dir.LoadState() // unreadable: shown without failure details
-	if state != nil {
-		// Label certificates not on disk yet (failing) are known only
-		// from the state.
-		for _, n := range slices.Sorted(maps.Keys(state.Lineages)) {
-			if state.Lineages[n] != nil && state.Lineages[n].Origin == string(cert.FromLabel) && !slices.Contains(names, n) {
-				names = append(names, n)
-			}
-		}
-	}
+	certs, _ := a.Controller.Status(ctx)
 	now := time.Now()
-	for _, n := range names {
-		r := statusRow{Name: n, Source: "on disk only"}
-		if spec, ok := byName[n]; ok {
-			r.Source = spec.Source.String()
-			for _, a := range spec.Actions {
-				r.Targets = append(r.Targets, a.String())
+	for _, cs := range certs {
+		r := statusRow{Name: cs.Name, Source: "on disk only", Next: cs.Next}
+		if !cs.NextAt.IsZero() {
+			at := cs.NextAt
+			r.NextAt = &at
+		}
+		switch {
+		case cs.Spec != nil:
+			r.Source = cs.Spec.Source.String()
+			for _, act := range cs.Spec.Actions {
+				r.Targets = append(r.Targets, act.String())
 			}
-		} else if ls := stateOf(state, n); ls != nil && ls.Origin == string(cert.FromLabel) {
+		case cs.Record.Origin == cert.FromLabel:
 			// Wanted by labels: the daemon recorded the workload and its
 			// actions the last time it saw them.
-			r.Source, r.Targets = "docker labels", ls.Targets
-			if ls.Source != "" {
-				r.Source = ls.Source
+			r.Source, r.Targets = "docker labels", cs.Record.Targets
+			if cs.Record.Source != "" {
+				r.Source = cs.Record.Source
 			}
 		}
-		if state != nil {
-			if ls := state.Lineages[n]; ls != nil && ls.Failures > 0 {
-				next := ls.NextAttempt
-				r.Failures, r.NextAttempt, r.LastError = ls.Failures, &next, ls.LastError
-			}
+		if rec := cs.Record; rec.Failures > 0 {
+			next := rec.NextAttempt
+			r.Failures, r.NextAttempt, r.LastError, r.NeedsConfig = rec.Failures, &next, rec.LastError, rec.NeedsConfig
 		}
-		l, lerr := dir.Load(n)
+		d := cs.Decision
+		if d.Reason != "" {
+			r.Reason = string(d.Reason)
+		}
 		switch {
-		case errors.Is(lerr, fs.ErrNotExist):
+		case errors.Is(cs.LoadErr, fs.ErrNotExist):
 			r.State = "missing (will be issued)"
-		case lerr != nil:
+		case cs.LoadErr != nil:
 			bad = true
-			r.State = "BROKEN: " + lerr.Error()
+			r.State = "BROKEN: " + cs.LoadErr.Error()
 		default:
-			due := controller.RenewalTime(l.NotBefore, l.NotAfter)
+			l := cs.Lineage
 			days := int(l.NotAfter.Sub(now).Hours() / 24)
 			notAfter := l.NotAfter
-			r.Domains, r.NotAfter, r.DaysLeft, r.RenewalDue = l.Domains, &notAfter, &days, &due
+			r.Domains, r.NotAfter, r.DaysLeft = l.Domains, &notAfter, &days
+			if !d.RenewAt.IsZero() {
+				due := d.RenewAt
+				r.RenewalDue = &due
+			}
 			switch {
 			case !now.Before(l.NotAfter):
 				r.State = "EXPIRED"
-			case !now.Before(due):
+			case d.Urgency == controller.UrgencyDue:
 				r.State = "due"
+			case d.Urgency == controller.UrgencyNow:
+				r.State = "re-issue: " + string(d.Reason)
 			default:
 				r.State = "ok"
 			}
@@ -322,7 +324,7 @@ func statusRows(ctx context.Context, cfg *config.Config) (rows []statusRow, bad 
 
 func printStatus(w io.Writer, rows []statusRow) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDOMAINS\tNOT AFTER\tDAYS LEFT\tRENEWAL DUE\tSOURCE\tTARGETS\tSTATE")
+	fmt.Fprintln(tw, "NAME\tDOMAINS\tNOT AFTER\tDAYS LEFT\tRENEWAL DUE\tSOURCE\tTARGETS\tSTATE\tNEXT")
 	day := func(t *time.Time) string {
 		if t == nil {
 			return "-"
@@ -344,15 +346,7 @@ func printStatus(w io.Writer, rows []statusRow) {
 		if r.Failures > 0 {
 			st += fmt.Sprintf("; FAILING (%d in a row, next attempt %s): %s", r.Failures, r.NextAttempt.UTC().Format("2006-01-02 15:04:05"), r.LastError)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, domains, day(r.NotAfter), days, day(r.RenewalDue), r.Source, targets, st)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, domains, day(r.NotAfter), days, day(r.RenewalDue), r.Source, targets, st, r.Next)
 	}
 	tw.Flush()
-}
-
-// stateOf returns the state of lineage n, or nil.
-func stateOf(st *store.State, n string) *store.LineageState {
-	if st == nil {
-		return nil
-	}
-	return st.Lineages[n]
 }

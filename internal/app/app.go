@@ -7,13 +7,16 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-acme/lego/v5/challenge"
@@ -126,11 +129,10 @@ func Build(cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
 		Memory:         mem,
 		Deployer:       dep,
 		Locker:         fileLocker{dir: filepath.Join(cfg.Dir, "certdock", "locks")},
-		Remover:        st,
 		RevokeRemoved:  cfg.RevokeRemoved,
 		LabelGrace:     cfg.LabelGrace,
-		ARI:            ariFunc(iss),
 		Observer:       observer{m: metrics, h: health, stateDir: stateDir(cfg.Dir)},
+		ConfigTag:      configTag(cfg),
 	}
 	if cfg.Cron != nil {
 		loc := cfg.Location
@@ -142,7 +144,7 @@ func Build(cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
 	if len(cfg.OnFailure) > 0 {
 		copts.Notifier = failureNotifier{argv: cfg.OnFailure, log: log}
 	}
-	ctrl := controller.New(st, renewingIssuer{Issuer: iss, store: st, reuseKey: cfg.ReuseKey}, sources, actor, copts)
+	ctrl := controller.New(st, acmeIssuer{iss: iss, store: st, reuseKey: cfg.ReuseKey}, sources, actor, copts)
 	if ls != nil {
 		ls.retry = ctrl.Trigger
 	}
@@ -163,46 +165,28 @@ type domainsSource struct {
 	path  string
 	swarm bool
 	log   *slog.Logger
-
-	mu        sync.Mutex
-	available bool
 }
 
-// Desired implements controller.Source.
-func (d *domainsSource) Desired(context.Context) ([]cert.Spec, []error) {
+// Desired implements controller.Source. domains.conf is complete when it
+// was read whole and clean: while it is missing, unreadable or has a bad
+// line (which may be a certificate's line with a typo), nothing defined
+// by it is removed.
+func (d *domainsSource) Desired(context.Context) ([]cert.Spec, []error, bool) {
 	f, err := os.Open(d.path)
-	d.mu.Lock()
-	d.available = err == nil
-	d.mu.Unlock()
 	if errors.Is(err, fs.ErrNotExist) {
 		d.log.Warn("no domains.conf: no certificates requested from it", "file", d.path)
-		return nil, nil
+		return nil, nil, false
 	}
 	if err != nil {
-		return nil, []error{fmt.Errorf("%s: %w (%w)", d.path, err, controller.ErrSourceUnavailable)}
+		return nil, []error{fmt.Errorf("%s: %w (%w)", d.path, err, controller.ErrSourceUnavailable)}, false
 	}
 	defer f.Close()
 	specs, problems := config.ParseDomains(d.path, f)
-	if len(problems) > 0 {
-		// A line that fails to parse may be a certificate's line with a
-		// typo: nothing is removed until the file is clean again.
-		d.mu.Lock()
-		d.available = false
-		d.mu.Unlock()
-	}
+	complete := len(problems) == 0
 	if d.swarm {
 		problems = append(problems, swarmActions(specs)...)
 	}
-	return specs, problems
-}
-
-// Available reports whether domains.conf was read completely in the last
-// pass: while it is missing, unreadable or has a bad line, nothing defined
-// by it is removed.
-func (d *domainsSource) Available() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.available
+	return specs, problems, complete
 }
 
 // swarmActions turns restarts into service force-updates and drops execs,
@@ -279,6 +263,40 @@ func (a *App) Serve(ctx context.Context, once bool) error {
 		}
 	}()
 	return a.Controller.Run(ctx)
+}
+
+// configTag fingerprints the configuration issuance depends on: a
+// certificate that failed for a configuration error (a missing credential,
+// an unknown provider) is retried at once when it changes. Secrets are
+// hashed, never kept.
+func configTag(cfg *config.Config) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00", cfg.DirectoryURL, cfg.Provider, cfg.Profile, cfg.KeyType, cfg.EABKID, cfg.EABHMAC)
+	// Every provider variable may matter (lego reads them from the
+	// environment), and so may the files *_FILE variables name (a secret
+	// replaced in place).
+	env := os.Environ()
+	slices.Sort(env)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if sessionVars[k] {
+			continue
+		}
+		fmt.Fprintf(h, "%s\x00", kv)
+		if strings.HasSuffix(k, "_FILE") {
+			if b, err := os.ReadFile(v); err == nil {
+				h.Write(b)
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// sessionVars describe a shell session, not certdock's configuration: a
+// `docker exec … certdock status` must see the daemon's configuration tag.
+var sessionVars = map[string]bool{
+	"TERM": true, "HOME": true, "PWD": true, "OLDPWD": true, "SHLVL": true, "_": true, "HOSTNAME": true,
+	"PATH": true, "SHELL": true, "USER": true, "LOGNAME": true, "COLUMNS": true, "LINES": true, "LS_COLORS": true,
 }
 
 // explicitKeyType is the key type every certificate must have: the

@@ -39,8 +39,10 @@ type labelSource struct {
 	timer   *time.Timer
 }
 
-// Desired implements controller.Source.
-func (s *labelSource) Desired(ctx context.Context) ([]cert.Spec, []error) {
+// Desired implements controller.Source. The labels are complete even
+// while Docker cannot be listed: the last known ones are served, and
+// label certificates are only removed after their grace period.
+func (s *labelSource) Desired(ctx context.Context) ([]cert.Spec, []error, bool) {
 	ws, err := s.docker.Snapshot(ctx)
 	s.mu.Lock()
 	if err != nil {
@@ -78,7 +80,7 @@ func (s *labelSource) Desired(ctx context.Context) ([]cert.Spec, []error) {
 		specs = append(specs, sp...)
 		problems = append(problems, probs...)
 	}
-	return specs, problems
+	return specs, problems, true
 }
 
 // watchHandler marks the world dirty on every relevant event and after

@@ -11,7 +11,7 @@ import (
 func TestDomainsSourceAvailability(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "domains.conf")
-	src := DomainsSource(path, false, slog.New(slog.DiscardHandler)).(*domainsSource)
+	src := DomainsSource(path, false, slog.New(slog.DiscardHandler))
 	tests := []struct {
 		name      string
 		content   *string
@@ -29,9 +29,8 @@ func TestDomainsSourceAvailability(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			src.Desired(context.Background())
-			if got := src.Available(); got != tt.available {
-				t.Errorf("Available() = %v, want %v", got, tt.available)
+			if _, _, got := src.Desired(context.Background()); got != tt.available {
+				t.Errorf("Desired() complete = %v, want %v", got, tt.available)
 			}
 		})
 	}

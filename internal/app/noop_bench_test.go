@@ -166,9 +166,21 @@ type failIssuer struct {
 var _ controller.Issuer = failIssuer{}
 
 // Issue implements controller.Issuer.
-func (f failIssuer) Issue(_ context.Context, spec cert.Spec) (cert.Bundle, cert.IssueMeta, error) {
+func (f failIssuer) Issue(_ context.Context, spec cert.Spec, _ *cert.Lineage) (cert.Bundle, cert.IssueMeta, error) {
 	f.tb.Errorf("the no-op pass ordered %s", spec.Name)
 	return cert.Bundle{}, cert.IssueMeta{}, errNoOrder
+}
+
+// Revoke implements controller.Issuer.
+func (f failIssuer) Revoke(context.Context, []byte) error {
+	f.tb.Errorf("the no-op pass revoked a certificate")
+	return errNoOrder
+}
+
+// RenewalWindow implements controller.Issuer: the decide-only floor
+// has no ARI.
+func (f failIssuer) RenewalWindow(context.Context, *x509.Certificate) (controller.Window, error) {
+	return controller.Window{}, controller.ErrNoWindow
 }
 
 // Server implements controller.Issuer.

@@ -32,13 +32,16 @@ func (o observer) Issued(_ string, took time.Duration, err error) {
 	o.m.ObserveIssuance(result, took)
 }
 
-// Reconciled implements controller.Observer: the first pass makes
-// certdock ready, and every pass checks that the store is writable.
+// Reconciled implements controller.Observer: every pass checks that the
+// store is writable.
 func (o observer) Reconciled(took time.Duration) {
 	o.m.ObserveReconcile(took)
 	o.h.SetCheck("store", probeWritable(o.stateDir))
-	o.h.SetReady()
 }
+
+// Ready implements controller.Observer: certdock is ready once its first
+// pass is complete (every certificate of it issued, failed or deferred).
+func (o observer) Ready() { o.h.SetReady() }
 
 // Certificate implements controller.Observer.
 func (o observer) Certificate(name string, lin *cert.Lineage, renewAt time.Time, ready bool) {

@@ -39,9 +39,9 @@ func TestDecideMaintenanceWindowAndARI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := Decide(Input{Spec: spec, Current: tt.cur, Now: now, NextWindow: tt.window, ARIStart: tt.ariStart, ARIEnd: tt.ariEnd, DefaultKeyType: cert.EC256})
-			if d.Issue != tt.issue || d.Urgent != tt.urgent {
-				t.Errorf("Decide = issue %v urgent %v (%s), want %v %v", d.Issue, d.Urgent, d.Reason, tt.issue, tt.urgent)
+			d := Evaluate(Input{Spec: spec, Current: tt.cur, Now: now, NextWindow: tt.window, ARIStart: tt.ariStart, ARIEnd: tt.ariEnd, DefaultKeyType: cert.EC256})
+			if d.Issue() != tt.issue || (d.Urgency == UrgencyNow) != tt.urgent {
+				t.Errorf("Evaluate = issue %v urgency %v (%s), want %v %v", d.Issue(), d.Urgency, d, tt.issue, tt.urgent)
 			}
 		})
 	}
@@ -113,25 +113,6 @@ func TestNotifyOncePerStreak(t *testing.T) {
 	}
 }
 
-type recRemover struct {
-	mu      sync.Mutex
-	removed []string
-}
-
-func (r *recRemover) Remove(name string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.removed = append(r.removed, name)
-	return nil
-}
-
-type revokingIssuer struct {
-	fakeIssuer
-	revoked atomic.Int32
-}
-
-func (r *revokingIssuer) Revoke(context.Context, []byte) error { r.revoked.Add(1); return nil }
-
 func TestPrune(t *testing.T) {
 	now := time.Now()
 	mem := NewMemory()
@@ -143,23 +124,23 @@ func TestPrune(t *testing.T) {
 	for _, n := range mem.Names() {
 		st.m[n] = &cert.Lineage{Name: n, Domains: []string{n}, NotBefore: now, NotAfter: now.Add(90 * 24 * time.Hour), KeyType: cert.EC256, CertPEM: []byte("pem")}
 	}
-	iss, rm := &revokingIssuer{}, &recRemover{}
+	iss := &fakeIssuer{}
 	keep := specs([]string{"kept.example.com"})
 
 	t.Run("unreadable source prunes nothing", func(t *testing.T) {
 		broken := SourceFunc(func(context.Context) ([]cert.Spec, []error) {
 			return nil, []error{fmt.Errorf("domains.conf: permission denied: %w", ErrSourceUnavailable)}
 		})
-		New(st, iss, []Source{keep, broken}, nil, Options{Memory: mem, Remover: rm, RevokeRemoved: true}).RunOnce(context.Background())
-		if len(rm.removed) != 0 {
-			t.Fatalf("removed %v while a source was unavailable", rm.removed)
+		New(st, iss, []Source{keep, broken}, nil, Options{Memory: mem, RevokeRemoved: true}).RunOnce(context.Background())
+		if len(st.removed) != 0 {
+			t.Fatalf("removed %v while a source was unavailable", st.removed)
 		}
 	})
 	t.Run("removed line revoked and deleted, labels after grace", func(t *testing.T) {
-		New(st, iss, []Source{keep}, nil, Options{Memory: mem, Remover: rm, RevokeRemoved: true}).RunOnce(context.Background())
-		slices.Sort(rm.removed)
-		if !slices.Equal(rm.removed, []string{"gone-file.example.com", "gone-label-old.example.com"}) {
-			t.Fatalf("removed %v", rm.removed)
+		New(st, iss, []Source{keep}, nil, Options{Memory: mem, RevokeRemoved: true}).RunOnce(context.Background())
+		slices.Sort(st.removed)
+		if !slices.Equal(st.removed, []string{"gone-file.example.com", "gone-label-old.example.com"}) {
+			t.Fatalf("removed %v", st.removed)
 		}
 		if iss.revoked.Load() != 1 {
 			t.Fatalf("revoked %d certificates, want only the domains.conf one", iss.revoked.Load())
@@ -254,12 +235,14 @@ func TestTriggerNowBypassesMinInterval(t *testing.T) {
 type recObserver struct {
 	mu             sync.Mutex
 	issued, passes int
+	readyCalls     int
 	ready          map[string]bool
 	forgotten      []string
 }
 
 func (o *recObserver) Issued(string, time.Duration, error) { o.mu.Lock(); o.issued++; o.mu.Unlock() }
 func (o *recObserver) Reconciled(time.Duration)            { o.mu.Lock(); o.passes++; o.mu.Unlock() }
+func (o *recObserver) Ready()                              { o.mu.Lock(); o.readyCalls++; o.mu.Unlock() }
 func (o *recObserver) Certificate(name string, _ *cert.Lineage, _ time.Time, ready bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -326,9 +309,9 @@ type keyTypeIssuer struct {
 	got cert.KeyType
 }
 
-func (k *keyTypeIssuer) Issue(ctx context.Context, s cert.Spec) (cert.Bundle, cert.IssueMeta, error) {
+func (k *keyTypeIssuer) Issue(ctx context.Context, s cert.Spec, cur *cert.Lineage) (cert.Bundle, cert.IssueMeta, error) {
 	k.got = s.KeyType
-	return k.fakeIssuer.Issue(ctx, s)
+	return k.fakeIssuer.Issue(ctx, s, cur)
 }
 
 func TestRenewalKeepsTheLineageKeyTypeUnlessOneIsAsked(t *testing.T) {
@@ -369,16 +352,6 @@ func (l *mutexLocker) Lock(_ context.Context, name string) (func(), error) {
 	return m.Unlock, nil
 }
 
-// storeRemover deletes lineages from a memStore.
-type storeRemover struct{ st *memStore }
-
-func (r storeRemover) Remove(name string) error {
-	r.st.mu.Lock()
-	defer r.st.mu.Unlock()
-	delete(r.st.m, name)
-	return nil
-}
-
 // A line removed while its certificate is being issued must end removed:
 // the removal waits for the issuance instead of letting it write a
 // lineage back after the delete.
@@ -389,13 +362,13 @@ func TestRemovalWaitsForIssuanceInFlight(t *testing.T) {
 	both, one := specs([]string{"a.example.com"}, []string{"b.example.com"}), specs([]string{"a.example.com"})
 	src := SourceFunc(func(ctx context.Context) ([]cert.Spec, []error) {
 		if removed.Load() {
-			return one.Desired(ctx)
+			return one(ctx)
 		}
-		return both.Desired(ctx)
+		return both(ctx)
 	})
 	mem := NewMemory()
 	c := New(st, iss, []Source{src}, nil, Options{
-		Memory: mem, Remover: storeRemover{st}, Locker: &mutexLocker{},
+		Memory: mem, Locker: &mutexLocker{},
 		Quiet: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MinInterval: time.Millisecond,
 	})
 	ctx, cancel := context.WithCancel(context.Background())

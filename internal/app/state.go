@@ -1,0 +1,126 @@
+package app
+
+import (
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/certdock/certdock/cert"
+	"github.com/certdock/certdock/controller"
+	"github.com/certdock/certdock/store"
+)
+
+// stateMemory keeps the controller's Records in the store's state file
+// (CERTDOCK_DIR/certdock/state.json), saved after every change, so
+// backoff and ownership survive restarts.
+type stateMemory struct {
+	store interface{ SaveState(*store.State) error }
+	log   *slog.Logger
+	check func(name string, err error) // health: the store check
+
+	mu       sync.Mutex
+	state    *store.State
+	deferred int  // open Defer calls: saving waits for the last
+	dirty    bool // changed while deferred
+}
+
+var _ controller.Memory = (*stateMemory)(nil)
+
+// Defer implements controller.Memory: until the returned function runs,
+// changes are kept in memory and then saved once (a pass that touches
+// every certificate rewrites state.json once, not once per certificate).
+func (m *stateMemory) Defer() func() {
+	m.mu.Lock()
+	m.deferred++
+	m.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			m.deferred--
+			if m.deferred == 0 && m.dirty {
+				m.saveLocked()
+			}
+		})
+	}
+}
+
+func newStateMemory(st *store.Dir, log *slog.Logger) *stateMemory {
+	s, err := st.LoadState()
+	if err != nil {
+		log.Warn("certdock's state file is unreadable: starting from empty state (backoff and ownership forgotten)", "err", err)
+	}
+	if s == nil {
+		s = store.NewState()
+	}
+	return &stateMemory{store: st, log: log, state: s}
+}
+
+// Get implements controller.Memory.
+func (m *stateMemory) Get(name string) (controller.Record, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ls, ok := m.state.Lineages[name]
+	if !ok || ls == nil {
+		return controller.Record{}, false
+	}
+	r := controller.Record{
+		Owned: ls.Owned, Origin: cert.SourceKind(ls.Origin), LastWanted: ls.LastWanted,
+		Source: ls.Source, Targets: slices.Clone(ls.Targets),
+		Failures: ls.Failures, NextAttempt: ls.NextAttempt, LastError: ls.LastError, Notified: ls.Notified,
+		NeedsConfig: ls.NeedsConfig, FailedSpec: ls.FailedSpec, FailedConfig: ls.FailedConfig,
+	}
+	if a := ls.ARI; a != nil {
+		r.ARI = &controller.ARIRecord{Serial: a.Serial, Start: a.Start, End: a.End, Fetched: a.Fetched, NextFetch: a.NextFetch, Err: a.Err}
+	}
+	return r, true
+}
+
+// Put implements controller.Memory.
+func (m *stateMemory) Put(name string, r controller.Record) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ls := &store.LineageState{
+		Owned: r.Owned, Origin: string(r.Origin), LastWanted: r.LastWanted,
+		Source: r.Source, Targets: slices.Clone(r.Targets),
+		Failures: r.Failures, NextAttempt: r.NextAttempt, LastError: r.LastError, Notified: r.Notified,
+		NeedsConfig: r.NeedsConfig, FailedSpec: r.FailedSpec, FailedConfig: r.FailedConfig,
+	}
+	if a := r.ARI; a != nil {
+		ls.ARI = &store.ARIState{Serial: a.Serial, Start: a.Start, End: a.End, Fetched: a.Fetched, NextFetch: a.NextFetch, Err: a.Err}
+	}
+	m.state.Lineages[name] = ls
+	m.saveLocked()
+}
+
+// Delete implements controller.Memory.
+func (m *stateMemory) Delete(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.state.Lineages, name)
+	m.saveLocked()
+}
+
+// Names implements controller.Memory.
+func (m *stateMemory) Names() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Collect(maps.Keys(m.state.Lineages))
+}
+
+func (m *stateMemory) saveLocked() {
+	if m.deferred > 0 {
+		m.dirty = true
+		return
+	}
+	m.dirty = false
+	err := m.store.SaveState(m.state)
+	if err != nil {
+		m.log.Error("cannot save certdock's state file", "err", err)
+	}
+	if m.check != nil {
+		m.check("store", err)
+	}
+}
