@@ -81,8 +81,9 @@ type LineageState struct {
 // (RFC 9773) for one certificate.
 type ARIState struct {
 	// Serial is the serial number of the certificate the answer is for,
-	// in decimal as big.Int's String writes it (Version.Serial uses the
-	// same form). An answer for another serial is stale.
+	// in decimal as big.Int's String writes it (as does the Serial of
+	// the cert.Version that Versions returns). An answer for another
+	// serial is stale.
 	Serial string `json:"serial"`
 	// Start and End bound the CA's suggested renewal window; both are zero
 	// when the CA offered none. After a failed lookup (Err set) they may
