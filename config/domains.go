@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/certdock/certdock/cert"
+	"github.com/certdock/certdock/internal/suggest"
 )
 
 // maxLineBytes caps the length of one domains.conf line (line ending
@@ -275,7 +276,7 @@ func parseOptions(fields []string, haveDomains bool) ([]cert.Action, error) {
 func unknownOption(tok string) error {
 	key, _, _ := strings.Cut(tok, "=")
 	msg := fmt.Sprintf("unknown option %q (known: %s=, %s=)", tok, optRestart, optExec)
-	if near := Closest(key, knownOptions, 1); len(near) > 0 {
+	if near := suggest.Closest(key, knownOptions, 1); len(near) > 0 {
 		msg += fmt.Sprintf("; did you mean %s=?", near[0])
 	}
 	return errors.New(msg)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/certdock/certdock/cert"
 	"github.com/certdock/certdock/labels"
+	"github.com/certdock/certdock/lexicon"
 )
 
 // Let's Encrypt's ACME v2 directories.
@@ -30,7 +31,7 @@ const (
 // Defaults for settings whose variable is unset.
 const (
 	DefaultDir           = "/etc/letsencrypt"
-	DefaultProvider      = "cloudflare"
+	DefaultProvider      = lexicon.DefaultProvider
 	DefaultKeyType       = cert.EC256
 	DefaultDirsMode      = fs.FileMode(0o750)
 	DefaultFilesMode     = fs.FileMode(0o640)

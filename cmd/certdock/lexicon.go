@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/certdock/certdock/config"
+	"github.com/certdock/certdock/lexicon"
 )
 
 // applyLexicon translates the seed's Lexicon settings (LEXICON_PROVIDER,
@@ -16,14 +17,14 @@ import (
 // process's environment (never overriding one already set). DNS_PROVIDER
 // means lego naming is used directly; a LEXICON_PROVIDER that is already a
 // lego name Lexicon does not know is used as it is.
-func applyLexicon(cfg *config.Config) (*config.LexiconTranslation, error) {
+func applyLexicon(cfg *config.Config) (*lexicon.Translation, error) {
 	if cfg.ProviderVar == "DNS_PROVIDER" {
 		return nil, nil
 	}
-	if _, ok := config.LegoProviderName(cfg.Provider); !ok && slices.Contains(providerNames, cfg.Provider) {
+	if _, ok := lexicon.LegoProviderName(cfg.Provider); !ok && slices.Contains(providerNames, cfg.Provider) {
 		return nil, nil
 	}
-	tr, err := config.TranslateLexicon(cfg.Provider, os.Getenv, os.Environ(), cfg.Dir)
+	tr, err := lexicon.Translate(cfg.Provider, os.Getenv, os.Environ(), cfg.Dir)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("Lexicon settings:\n%w", err)}
 	}
@@ -37,7 +38,7 @@ func applyLexicon(cfg *config.Config) (*config.LexiconTranslation, error) {
 }
 
 // printLexicon shows the translation with secrets masked.
-func printLexicon(w io.Writer, tr *config.LexiconTranslation) {
+func printLexicon(w io.Writer, tr *lexicon.Translation) {
 	if tr == nil {
 		return
 	}

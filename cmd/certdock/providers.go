@@ -11,7 +11,7 @@ import (
 	"github.com/go-acme/lego/v5/challenge"
 	"github.com/go-acme/lego/v5/providers/dns"
 
-	"github.com/certdock/certdock/config"
+	"github.com/certdock/certdock/internal/suggest"
 )
 
 // newProvider builds the lego DNS provider called name. An unknown name is
@@ -23,7 +23,7 @@ func newProvider(name, fromVar string) (challenge.Provider, error) {
 			fromVar = "DNS_PROVIDER"
 		}
 		msg := fmt.Sprintf("%s: unknown DNS provider %q", fromVar, name)
-		if near := config.Closest(name, providerNames, 3); len(near) > 0 {
+		if near := suggest.Closest(name, providerNames, 3); len(near) > 0 {
 			msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(near, ", "))
 		}
 		return nil, fmt.Errorf("%s; see https://go-acme.github.io/lego/dns/ for the list", msg)

@@ -1,4 +1,4 @@
-package config
+package lexicon
 
 import (
 	"encoding/base64"
@@ -189,17 +189,16 @@ func decodeBase64(s string) ([]byte, error) {
 	return nil, errors.New("not base64")
 }
 
-// normalizeBool turns a boolean written any way parseBool accepts into
-// "true" or "false".
+// normalizeBool turns a boolean written true/false, 1/0, yes/no or on/off,
+// in any case, into "true" or "false"; empty is false.
 func normalizeBool(v string) (string, error) {
-	b, err := parseBool(strings.TrimSpace(v))
-	if err != nil {
-		return "", err
-	}
-	if b {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "1", "yes", "on":
 		return "true", nil
+	case "", "false", "0", "no", "off":
+		return "false", nil
 	}
-	return "false", nil
+	return "", fmt.Errorf("%q is not a boolean (use true or false)", strings.TrimSpace(v))
 }
 
 // route53PrivateZone reads private_zone as Lexicon's route53 did: true or

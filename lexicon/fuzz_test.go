@@ -1,4 +1,4 @@
-package config
+package lexicon
 
 import (
 	"errors"
@@ -38,7 +38,7 @@ func lexiconYAMLSeeds(f *testing.F) []string {
 		"a: 1\n---\n- x\n",
 		"\"k\\x00\": \"\\u00e9\\t\"\n",
 	}
-	files, err := filepath.Glob("testdata/lexicon/*/*.yml")
+	files, err := filepath.Glob("testdata/*/*.yml")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func FuzzReadLexiconYAML(f *testing.F) {
 	})
 }
 
-// legoVarName is the shape of every variable TranslateLexicon sets.
+// legoVarName is the shape of every variable Translate sets.
 var legoVarName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
 
 func FuzzTranslateLexicon(f *testing.F) {
@@ -293,11 +293,11 @@ func FuzzTranslateLexicon(f *testing.F) {
 		getenv, environ := lexiconEnv(env)
 		slices.Sort(environ)
 
-		tr, err := TranslateLexicon(provider, getenv, environ, dir)
+		tr, err := Translate(provider, getenv, environ, dir)
 		if (tr == nil) == (err == nil) {
 			t.Fatalf("translation %+v with error %v: want exactly one", tr, err)
 		}
-		again, err2 := TranslateLexicon(provider, getenv, environ, dir)
+		again, err2 := Translate(provider, getenv, environ, dir)
 		if !reflect.DeepEqual(tr, again) || errText(err) != errText(err2) {
 			t.Fatalf("two translations differ:\n%+v, %v\nthen\n%+v, %v", tr, err, again, err2)
 		}
@@ -307,9 +307,9 @@ func FuzzTranslateLexicon(f *testing.F) {
 				t.Fatalf("error %v is not a joined list of problems", err)
 			}
 			for _, e := range joined.Unwrap() {
-				var envErr *EnvError
-				if !errors.As(e, &envErr) || envErr.Var == "" {
-					t.Fatalf("problem %v (%T) is not an *EnvError naming its source", e, e)
+				var lexErr *Error
+				if !errors.As(e, &lexErr) || lexErr.Source == "" {
+					t.Fatalf("problem %v (%T) is not an *Error naming its source", e, e)
 				}
 			}
 			return

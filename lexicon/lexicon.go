@@ -1,4 +1,4 @@
-package config
+package lexicon
 
 import (
 	"errors"
@@ -7,16 +7,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/certdock/certdock/internal/suggest"
 )
 
-// The seed image drove its DNS provider through Lexicon, configured by
-// LEXICON_PROVIDER and Lexicon's own option sources; certdock drives lego's
-// providers, configured by their environment variables. TranslateLexicon
-// reads the Lexicon settings and says which lego variables they become.
+// DefaultProvider is the seed image's default LEXICON_PROVIDER, used when
+// the provider is empty.
+const DefaultProvider = "cloudflare"
 
-// LexiconTranslation is the lego provider and environment derived from the
+// Translation is the lego provider and environment derived from the
 // seed's Lexicon settings.
-type LexiconTranslation struct {
+type Translation struct {
 	// Provider is the lego provider name (e.g. "gandiv5" for Lexicon's
 	// "gandi").
 	Provider string
@@ -25,7 +26,7 @@ type LexiconTranslation struct {
 	// provider's options in Lexicon's order, then derived values. Entries
 	// marked Kept are already settled by the real environment and must
 	// not be set.
-	Env []LexiconVar
+	Env []Var
 
 	// Notes are things worth telling the user that are not errors:
 	// Lexicon settings that lego does not need, or that behave slightly
@@ -33,8 +34,8 @@ type LexiconTranslation struct {
 	Notes []string
 }
 
-// LexiconVar is one lego variable derived from a Lexicon setting.
-type LexiconVar struct {
+// Var is one lego variable derived from a Lexicon setting.
+type Var struct {
 	Name  string // the lego variable, e.g. "CLOUDFLARE_DNS_API_TOKEN"
 	Value string // its value (for a Kept entry: the environment's own value, possibly empty)
 
@@ -52,6 +53,22 @@ type LexiconVar struct {
 	// and the translated value is not applied.
 	Kept bool
 }
+
+// Error is a problem with one Lexicon setting. Its message has the form
+// "SOURCE: what is wrong", where SOURCE is the variable, file or option at
+// fault.
+type Error struct {
+	// Source names what is at fault: "LEXICON_PROVIDER",
+	// "LEXICON_PROVIDER_OPTIONS --auth-token" or a file's path.
+	Source string
+	Err    error // what is wrong
+}
+
+// Error renders the problem as "SOURCE: what is wrong".
+func (e *Error) Error() string { return e.Source + ": " + e.Err.Error() }
+
+// Unwrap returns the underlying problem.
+func (e *Error) Unwrap() error { return e.Err }
 
 // LegoProviderName returns the lego provider for a Lexicon provider name,
 // and whether there is one. It maps names only: some of these providers'
@@ -73,7 +90,7 @@ func findLexiconProvider(name string) (string, *lexiconProvider) {
 	return name, lexiconProviders[key]
 }
 
-// TranslateLexicon reads the seed's Lexicon settings for provider (the
+// Translate reads the seed's Lexicon settings for provider (the
 // LEXICON_PROVIDER value; empty means cloudflare) and returns the lego
 // provider and variables they amount to.
 //
@@ -90,10 +107,10 @@ func findLexiconProvider(name string) (string, *lexiconProvider) {
 // LEXICON_<PROVIDER>_* variables; values are read through getenv.
 //
 // A lego variable already set in the environment keeps its value: the
-// entry is marked Kept. Every problem is reported, each as an *EnvError
+// entry is marked Kept. Every problem is reported, each as an *Error
 // naming the variable, file or option at fault, in one error built with
 // errors.Join; the translation is then nil.
-func TranslateLexicon(provider string, getenv func(string) string, environ []string, dir string) (*LexiconTranslation, error) {
+func Translate(provider string, getenv func(string) string, environ []string, dir string) (*Translation, error) {
 	name, p := findLexiconProvider(provider)
 	if name == "" {
 		name, p = findLexiconProvider(DefaultProvider)
@@ -110,7 +127,7 @@ func TranslateLexicon(provider string, getenv func(string) string, environ []str
 	}
 	r.read(environ, dir)
 	if len(r.untranslated) > 0 {
-		r.errs = append(r.errs, &EnvError{Var: "LEXICON_PROVIDER", Err: fmt.Errorf(
+		r.errs = append(r.errs, &Error{Source: "LEXICON_PROVIDER", Err: fmt.Errorf(
 			"certdock does not translate the options of Lexicon's %s provider (given by %s): set DNS_PROVIDER=%s and the variables lego documents at %s",
 			name, strings.Join(r.untranslated, ", "), p.lego, legoDocsURL(p.lego))})
 	}
@@ -129,13 +146,13 @@ func TranslateLexicon(provider string, getenv func(string) string, environ []str
 	if len(t.errs) > 0 {
 		return nil, errors.Join(t.errs...)
 	}
-	return &LexiconTranslation{Provider: t.lego, Env: t.env, Notes: t.notes}, nil
+	return &Translation{Provider: t.lego, Env: t.env, Notes: t.notes}, nil
 }
 
 // unknownLexiconProvider explains that name has no lego equivalent known.
 func unknownLexiconProvider(name string) error {
 	if name == "auto" {
-		return &EnvError{Var: "LEXICON_PROVIDER", Err: errors.New(
+		return &Error{Source: "LEXICON_PROVIDER", Err: errors.New(
 			`Lexicon's "auto" provider, which picked a provider from the domain's name servers, has no lego equivalent: set DNS_PROVIDER to your DNS host's lego provider (list: https://go-acme.github.io/lego/dns/) and that provider's variables`)}
 	}
 	known := make([]string, 0, len(lexiconProviders))
@@ -143,11 +160,11 @@ func unknownLexiconProvider(name string) error {
 		known = append(known, k)
 	}
 	msg := fmt.Sprintf("%q is not a Lexicon provider certdock can translate", name)
-	if near := Closest(name, known, 3); len(near) > 0 {
+	if near := suggest.Closest(name, known, 3); len(near) > 0 {
 		msg += " (did you mean " + strings.Join(near, " or ") + "?)"
 	}
 	msg += fmt.Sprintf("; set DNS_PROVIDER to a lego provider name instead (DNS_PROVIDER=%s if that is lego's name for it; list: https://go-acme.github.io/lego/dns/) with the variables that provider documents", name)
-	return &EnvError{Var: "LEXICON_PROVIDER", Err: errors.New(msg)}
+	return &Error{Source: "LEXICON_PROVIDER", Err: errors.New(msg)}
 }
 
 func legoDocsURL(lego string) string {
@@ -189,7 +206,7 @@ type lexiconReader struct {
 }
 
 func (r *lexiconReader) fail(where string, err error) {
-	r.errs = append(r.errs, &EnvError{Var: where, Err: err})
+	r.errs = append(r.errs, &Error{Source: where, Err: err})
 }
 
 // read fills opts and global from every source, lowest precedence first,
@@ -250,7 +267,7 @@ func (r *lexiconReader) setOption(option, value, from string) {
 		r.opts[option] = lexiconSetting{value, from}
 	default:
 		msg := fmt.Sprintf("%s: %q is not an option of Lexicon's %s provider; ignored", from, option, r.name)
-		if near := Closest(option, r.optionNames(), 2); len(near) > 0 {
+		if near := suggest.Closest(option, r.optionNames(), 2); len(near) > 0 {
 			msg += " (did you mean " + strings.Join(near, " or ") + "?)"
 		} else {
 			msg += " (its options: " + strings.Join(r.optionNames(), ", ") + ")"
@@ -420,7 +437,7 @@ type lexiconTranslator struct {
 	opts   map[string]lexiconSetting
 	getenv func(string) string
 
-	env   []LexiconVar
+	env   []Var
 	notes []string
 	errs  []error
 }
@@ -434,7 +451,7 @@ func (t *lexiconTranslator) opt(name string) (lexiconSetting, bool) {
 
 // failf reports a setting that cannot be translated.
 func (t *lexiconTranslator) failf(from, format string, args ...any) {
-	t.errs = append(t.errs, &EnvError{Var: from, Err: fmt.Errorf(format, args...)})
+	t.errs = append(t.errs, &Error{Source: from, Err: fmt.Errorf(format, args...)})
 }
 
 func (t *lexiconTranslator) notef(format string, args ...any) {
@@ -444,10 +461,10 @@ func (t *lexiconTranslator) notef(format string, args ...any) {
 // set adds the lego variable name, unless the environment already settles
 // it: the entry is then Kept, with the environment's value.
 func (t *lexiconTranslator) set(name, value, from string) {
-	if slices.ContainsFunc(t.env, func(v LexiconVar) bool { return v.Name == name }) {
+	if slices.ContainsFunc(t.env, func(v Var) bool { return v.Name == name }) {
 		return
 	}
-	v := LexiconVar{Name: name, Value: value, From: from, Secret: legoVarIsSecret(name)}
+	v := Var{Name: name, Value: value, From: from, Secret: legoVarIsSecret(name)}
 	if by := t.setBy(name); by != "" {
 		v.Value, v.Kept = t.getenv(name), true
 		v.From = fmt.Sprintf("%s (not applied: %s is set in the environment and wins)", from, by)

@@ -1,10 +1,12 @@
-package config
+package lexicon
 
 import (
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/certdock/certdock/internal/suggest"
 )
 
 // This file reads LEXICON_PROVIDER_OPTIONS and LEXICON_OPTIONS, which the
@@ -91,7 +93,7 @@ func (spec lexiconArgSpec) lookup(written string) (name string, isSwitch bool, e
 	case 0:
 		known := spec.flags()
 		msg := fmt.Sprintf("unknown option --%s", written)
-		if near := Closest("--"+strings.ReplaceAll(want, "_", "-"), known, 3); len(near) > 0 {
+		if near := suggest.Closest("--"+strings.ReplaceAll(want, "_", "-"), known, 3); len(near) > 0 {
 			msg += " (did you mean " + strings.Join(near, " or ") + "?)"
 		}
 		if len(known) > 0 {

@@ -1,4 +1,4 @@
-package config
+package lexicon
 
 // This file is the table of Lexicon providers certdock knows, each with its
 // lego equivalent and what becomes of each of its options. Option names are

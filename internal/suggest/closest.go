@@ -1,4 +1,4 @@
-package config
+package suggest
 
 import (
 	"cmp"

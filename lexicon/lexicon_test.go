@@ -1,4 +1,4 @@
-package config
+package lexicon
 
 import (
 	"encoding/base64"
@@ -10,14 +10,14 @@ import (
 	"testing"
 )
 
-// lexiconEnv is a fake environment for TranslateLexicon: its getenv and
+// lexiconEnv is a fake environment for Translate: its getenv and
 // its os.Environ form.
 func lexiconEnv(m map[string]string) (func(string) string, []string) {
 	var environ []string
 	for k, v := range m {
 		environ = append(environ, k+"="+v)
 	}
-	return envOf(m), environ
+	return func(k string) string { return m[k] }, environ
 }
 
 // writeLexiconFiles writes files (name → content) into a new directory.
@@ -32,14 +32,14 @@ func writeLexiconFiles(t *testing.T, files map[string]string) string {
 	return dir
 }
 
-// v is a LexiconVar with Secret computed as TranslateLexicon does.
-func v(name, value, from string) LexiconVar {
-	return LexiconVar{Name: name, Value: value, From: from, Secret: legoVarIsSecret(name)}
+// v is a Var with Secret computed as Translate does.
+func v(name, value, from string) Var {
+	return Var{Name: name, Value: value, From: from, Secret: legoVarIsSecret(name)}
 }
 
 const (
-	cfYML         = "testdata/lexicon/cloudflare-yml/lexicon.yml"
-	cfProviderYML = "testdata/lexicon/cloudflare-provider-yml/lexicon_cloudflare.yml"
+	cfYML         = "testdata/cloudflare-yml/lexicon.yml"
+	cfProviderYML = "testdata/cloudflare-provider-yml/lexicon_cloudflare.yml"
 )
 
 func TestTranslateLexiconCloudflareSources(t *testing.T) {
@@ -47,12 +47,12 @@ func TestTranslateLexiconCloudflareSources(t *testing.T) {
 		name string
 		env  map[string]string
 		dir  string
-		want []LexiconVar
+		want []Var
 	}{
 		{
 			name: "env api token",
 			env:  map[string]string{"LEXICON_CLOUDFLARE_AUTH_TOKEN": "tok"},
-			want: []LexiconVar{v("CLOUDFLARE_DNS_API_TOKEN", "tok", "LEXICON_CLOUDFLARE_AUTH_TOKEN")},
+			want: []Var{v("CLOUDFLARE_DNS_API_TOKEN", "tok", "LEXICON_CLOUDFLARE_AUTH_TOKEN")},
 		},
 		{
 			name: "env global key",
@@ -60,7 +60,7 @@ func TestTranslateLexiconCloudflareSources(t *testing.T) {
 				"LEXICON_CLOUDFLARE_AUTH_USERNAME": "me@example.com",
 				"LEXICON_CLOUDFLARE_AUTH_TOKEN":    "key",
 			},
-			want: []LexiconVar{
+			want: []Var{
 				v("CLOUDFLARE_EMAIL", "me@example.com", "LEXICON_CLOUDFLARE_AUTH_USERNAME"),
 				v("CLOUDFLARE_API_KEY", "key", "LEXICON_CLOUDFLARE_AUTH_TOKEN"),
 			},
@@ -73,7 +73,7 @@ func TestTranslateLexiconCloudflareSources(t *testing.T) {
 				"LEXICON_CLOUDFLARE_USERNAME": "me@example.com",
 				"LEXICON_CLOUDFLARE_TOKEN":    "key",
 			},
-			want: []LexiconVar{
+			want: []Var{
 				v("CLOUDFLARE_EMAIL", "me@example.com", "LEXICON_CLOUDFLARE_USERNAME"),
 				v("CLOUDFLARE_API_KEY", "key", "LEXICON_CLOUDFLARE_TOKEN"),
 			},
@@ -84,7 +84,7 @@ func TestTranslateLexiconCloudflareSources(t *testing.T) {
 				"LEXICON_CLOUDFLARE_TOKEN":      "legacy",
 				"LEXICON_CLOUDFLARE_AUTH_TOKEN": "current",
 			},
-			want: []LexiconVar{v("CLOUDFLARE_DNS_API_TOKEN", "current", "LEXICON_CLOUDFLARE_AUTH_TOKEN")},
+			want: []Var{v("CLOUDFLARE_DNS_API_TOKEN", "current", "LEXICON_CLOUDFLARE_AUTH_TOKEN")},
 		},
 		{
 			name: "empty env value is unset",
@@ -92,12 +92,12 @@ func TestTranslateLexiconCloudflareSources(t *testing.T) {
 				"LEXICON_CLOUDFLARE_AUTH_TOKEN": "  ",
 				"LEXICON_CLOUDFLARE_TOKEN":      "legacy",
 			},
-			want: []LexiconVar{v("CLOUDFLARE_DNS_API_TOKEN", "legacy", "LEXICON_CLOUDFLARE_TOKEN")},
+			want: []Var{v("CLOUDFLARE_DNS_API_TOKEN", "legacy", "LEXICON_CLOUDFLARE_TOKEN")},
 		},
 		{
 			name: "provider options with =",
 			env:  map[string]string{"LEXICON_PROVIDER_OPTIONS": "--auth-username=me@example.com --auth-token=key"},
-			want: []LexiconVar{
+			want: []Var{
 				v("CLOUDFLARE_EMAIL", "me@example.com", "LEXICON_PROVIDER_OPTIONS --auth-username"),
 				v("CLOUDFLARE_API_KEY", "key", "LEXICON_PROVIDER_OPTIONS --auth-token"),
 			},
@@ -105,29 +105,29 @@ func TestTranslateLexiconCloudflareSources(t *testing.T) {
 		{
 			name: "provider options with spaces and quotes",
 			env:  map[string]string{"LEXICON_PROVIDER_OPTIONS": ` --auth-token  'a b'  `},
-			want: []LexiconVar{v("CLOUDFLARE_DNS_API_TOKEN", "a b", "LEXICON_PROVIDER_OPTIONS --auth-token")},
+			want: []Var{v("CLOUDFLARE_DNS_API_TOKEN", "a b", "LEXICON_PROVIDER_OPTIONS --auth-token")},
 		},
 		{
 			name: "provider options abbreviated as argparse allows",
 			env:  map[string]string{"LEXICON_PROVIDER_OPTIONS": "--auth-tok=x"},
-			want: []LexiconVar{v("CLOUDFLARE_DNS_API_TOKEN", "x", "LEXICON_PROVIDER_OPTIONS --auth-tok")},
+			want: []Var{v("CLOUDFLARE_DNS_API_TOKEN", "x", "LEXICON_PROVIDER_OPTIONS --auth-tok")},
 		},
 		{
 			name: "lexicon.yml",
-			dir:  "testdata/lexicon/cloudflare-yml",
-			want: []LexiconVar{
+			dir:  "testdata/cloudflare-yml",
+			want: []Var{
 				v("CLOUDFLARE_EMAIL", "admin@example.com", cfYML+" cloudflare.auth_username"),
 				v("CLOUDFLARE_API_KEY", "global-api-key-from-lexicon-yml", cfYML+" cloudflare.auth_token"),
 			},
 		},
 		{
 			name: "lexicon_cloudflare.yml",
-			dir:  "testdata/lexicon/cloudflare-provider-yml",
-			want: []LexiconVar{v("CLOUDFLARE_DNS_API_TOKEN", "api-token-from-lexicon-cloudflare-yml", cfProviderYML+" auth_token")},
+			dir:  "testdata/cloudflare-provider-yml",
+			want: []Var{v("CLOUDFLARE_DNS_API_TOKEN", "api-token-from-lexicon-cloudflare-yml", cfProviderYML+" auth_token")},
 		},
 		{
 			name: "nothing given",
-			dir:  "testdata/lexicon/does-not-exist",
+			dir:  "testdata/does-not-exist",
 		},
 		{
 			name: "ttl",
@@ -135,7 +135,7 @@ func TestTranslateLexiconCloudflareSources(t *testing.T) {
 				"LEXICON_CLOUDFLARE_AUTH_TOKEN": "tok",
 				"LEXICON_PROVIDER_OPTIONS":      "--ttl 300 --name=ignored --output=QUIET",
 			},
-			want: []LexiconVar{
+			want: []Var{
 				v("CLOUDFLARE_DNS_API_TOKEN", "tok", "LEXICON_CLOUDFLARE_AUTH_TOKEN"),
 				v("CLOUDFLARE_TTL", "300", "LEXICON_PROVIDER_OPTIONS --ttl"),
 			},
@@ -143,7 +143,7 @@ func TestTranslateLexiconCloudflareSources(t *testing.T) {
 		{
 			name: "zone_id is not needed",
 			env:  map[string]string{"LEXICON_CLOUDFLARE_AUTH_TOKEN": "tok", "LEXICON_CLOUDFLARE_ZONE_ID": "z"},
-			want: []LexiconVar{v("CLOUDFLARE_DNS_API_TOKEN", "tok", "LEXICON_CLOUDFLARE_AUTH_TOKEN")},
+			want: []Var{v("CLOUDFLARE_DNS_API_TOKEN", "tok", "LEXICON_CLOUDFLARE_AUTH_TOKEN")},
 		},
 	}
 	for _, tt := range tests {
@@ -153,7 +153,7 @@ func TestTranslateLexiconCloudflareSources(t *testing.T) {
 			if dir == "" {
 				dir = t.TempDir()
 			}
-			got, err := TranslateLexicon("cloudflare", getenv, environ, dir)
+			got, err := Translate("cloudflare", getenv, environ, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -197,7 +197,7 @@ func TestTranslateLexiconPrecedence(t *testing.T) {
 			}
 			dir := writeLexiconFiles(t, chosen)
 			getenv, environ := lexiconEnv(tt.env)
-			got, err := TranslateLexicon("cloudflare", getenv, environ, dir)
+			got, err := Translate("cloudflare", getenv, environ, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -265,7 +265,7 @@ func TestTranslateLexiconKeepsEnvironment(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			getenv, environ := lexiconEnv(tt.env)
-			got, err := TranslateLexicon("cloudflare", getenv, environ, t.TempDir())
+			got, err := Translate("cloudflare", getenv, environ, t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -294,20 +294,20 @@ func TestTranslateLexiconKeepsEnvironment(t *testing.T) {
 // The seed README's OVH example, as environment variables, as
 // LEXICON_PROVIDER_OPTIONS, and as lexicon.yml.
 func TestTranslateLexiconOVH(t *testing.T) {
-	want := func(from func(opt string) string) []LexiconVar {
-		return []LexiconVar{
+	want := func(from func(opt string) string) []Var {
+		return []Var{
 			v("OVH_ENDPOINT", "ovh-eu", from("auth_entrypoint")),
 			v("OVH_APPLICATION_KEY", "my_application_key", from("auth_application_key")),
 			v("OVH_APPLICATION_SECRET", "my_application_secret", from("auth_application_secret")),
 			v("OVH_CONSUMER_KEY", "my_consumer_key", from("auth_consumer_key")),
 		}
 	}
-	readmeYML := "testdata/lexicon/ovh-readme/lexicon.yml"
+	readmeYML := "testdata/ovh-readme/lexicon.yml"
 	tests := []struct {
 		name string
 		env  map[string]string
 		dir  string
-		want []LexiconVar
+		want []Var
 	}{
 		{
 			name: "environment",
@@ -328,15 +328,15 @@ func TestTranslateLexiconOVH(t *testing.T) {
 		},
 		{
 			name: "lexicon.yml",
-			dir:  "testdata/lexicon/ovh-readme",
+			dir:  "testdata/ovh-readme",
 			want: want(func(o string) string { return readmeYML + " ovh." + o }),
 		},
 		{
 			name: "lexicon_ovh.yml, environment on top",
-			dir:  "testdata/lexicon/ovh-provider-yml",
+			dir:  "testdata/ovh-provider-yml",
 			env:  map[string]string{"LEXICON_OVH_AUTH_ENTRYPOINT": "ovh-eu"},
-			want: func() []LexiconVar {
-				w := want(func(o string) string { return "testdata/lexicon/ovh-provider-yml/lexicon_ovh.yml " + o })
+			want: func() []Var {
+				w := want(func(o string) string { return "testdata/ovh-provider-yml/lexicon_ovh.yml " + o })
 				w[0].From = "LEXICON_OVH_AUTH_ENTRYPOINT"
 				return w
 			}(),
@@ -349,7 +349,7 @@ func TestTranslateLexiconOVH(t *testing.T) {
 			if dir == "" {
 				dir = t.TempDir()
 			}
-			got, err := TranslateLexicon("ovh", getenv, environ, dir)
+			got, err := Translate("ovh", getenv, environ, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -372,7 +372,7 @@ func TestTranslateLexiconProviders(t *testing.T) {
 		name      string
 		provider  string
 		env       map[string]string
-		want      []LexiconVar
+		want      []Var
 		wantLego  string
 		wantNotes []string // substrings, one per note
 	}{
@@ -381,7 +381,7 @@ func TestTranslateLexiconProviders(t *testing.T) {
 			provider:  "gandi",
 			env:       map[string]string{"LEXICON_GANDI_AUTH_TOKEN": "0123456789abcdefghijklmn"},
 			wantLego:  "gandiv5",
-			want:      []LexiconVar{v("GANDIV5_API_KEY", "0123456789abcdefghijklmn", "LEXICON_GANDI_AUTH_TOKEN")},
+			want:      []Var{v("GANDIV5_API_KEY", "0123456789abcdefghijklmn", "LEXICON_GANDI_AUTH_TOKEN")},
 			wantNotes: []string{"GANDIV5_PERSONAL_ACCESS_TOKEN"},
 		},
 		{
@@ -389,7 +389,7 @@ func TestTranslateLexiconProviders(t *testing.T) {
 			provider: "gandi",
 			env:      map[string]string{"LEXICON_PROVIDER_OPTIONS": "--auth-token=pat_0123456789abcdefghijklmnopq --api-protocol=rest"},
 			wantLego: "gandiv5",
-			want:     []LexiconVar{v("GANDIV5_PERSONAL_ACCESS_TOKEN", "pat_0123456789abcdefghijklmnopq", "LEXICON_PROVIDER_OPTIONS --auth-token")},
+			want:     []Var{v("GANDIV5_PERSONAL_ACCESS_TOKEN", "pat_0123456789abcdefghijklmnopq", "LEXICON_PROVIDER_OPTIONS --auth-token")},
 		},
 		{
 			name:     "route53 with the alternative names",
@@ -401,7 +401,7 @@ func TestTranslateLexiconProviders(t *testing.T) {
 				"LEXICON_ROUTE53_PRIVATE_ZONE":  "Yes",
 			},
 			wantLego: "route53",
-			want: []LexiconVar{
+			want: []Var{
 				v("AWS_PRIVATE_ZONE", "true", "LEXICON_ROUTE53_PRIVATE_ZONE"),
 				v("AWS_HOSTED_ZONE_ID", "Z123", "LEXICON_ROUTE53_ZONE_ID"),
 				v("AWS_ACCESS_KEY_ID", "AKIA", "LEXICON_ROUTE53_AUTH_USERNAME"),
@@ -419,7 +419,7 @@ func TestTranslateLexiconProviders(t *testing.T) {
 				"AWS_DEFAULT_REGION":                 "eu-west-3",
 			},
 			wantLego: "route53",
-			want: []LexiconVar{
+			want: []Var{
 				v("AWS_ACCESS_KEY_ID", "AKIA-key", "LEXICON_ROUTE53_AUTH_ACCESS_KEY"),
 				v("AWS_SECRET_ACCESS_KEY", "secret", "LEXICON_ROUTE53_AUTH_ACCESS_SECRET"),
 				v("AWS_REGION", "eu-west-3", "AWS_DEFAULT_REGION (boto3 reads it; lego's AWS SDK reads AWS_REGION)"),
@@ -430,14 +430,14 @@ func TestTranslateLexiconProviders(t *testing.T) {
 			provider: "googleclouddns",
 			env:      map[string]string{"LEXICON_GOOGLECLOUDDNS_AUTH_SERVICE_ACCOUNT_INFO": "file::sa.json"},
 			wantLego: "gcloud",
-			want:     []LexiconVar{v("GCE_SERVICE_ACCOUNT_FILE", "/etc/letsencrypt/sa.json", "LEXICON_GOOGLECLOUDDNS_AUTH_SERVICE_ACCOUNT_INFO")},
+			want:     []Var{v("GCE_SERVICE_ACCOUNT_FILE", "/etc/letsencrypt/sa.json", "LEXICON_GOOGLECLOUDDNS_AUTH_SERVICE_ACCOUNT_INFO")},
 		},
 		{
 			name:     "googleclouddns base64",
 			provider: "googleclouddns",
 			env:      map[string]string{"LEXICON_GOOGLECLOUDDNS_AUTH_SERVICE_ACCOUNT_INFO": "base64::" + base64.StdEncoding.EncodeToString([]byte(sa))},
 			wantLego: "gcloud",
-			want:     []LexiconVar{v("GCE_SERVICE_ACCOUNT", sa, "LEXICON_GOOGLECLOUDDNS_AUTH_SERVICE_ACCOUNT_INFO")},
+			want:     []Var{v("GCE_SERVICE_ACCOUNT", sa, "LEXICON_GOOGLECLOUDDNS_AUTH_SERVICE_ACCOUNT_INFO")},
 		},
 		{
 			name:     "azure",
@@ -445,7 +445,7 @@ func TestTranslateLexiconProviders(t *testing.T) {
 			env: map[string]string{"LEXICON_PROVIDER_OPTIONS": "--auth-client-id=c --auth-client-secret=s --auth-tenant-id=t " +
 				"--auth-subscription-id=sub --resource-group=rg"},
 			wantLego: "azuredns",
-			want: []LexiconVar{
+			want: []Var{
 				v("AZURE_CLIENT_ID", "c", "LEXICON_PROVIDER_OPTIONS --auth-client-id"),
 				v("AZURE_CLIENT_SECRET", "s", "LEXICON_PROVIDER_OPTIONS --auth-client-secret"),
 				v("AZURE_TENANT_ID", "t", "LEXICON_PROVIDER_OPTIONS --auth-tenant-id"),
@@ -460,7 +460,7 @@ func TestTranslateLexiconProviders(t *testing.T) {
 				"LEXICON_PROVIDER_OPTIONS": "--auth-username=u --auth-token=k --auth-sandbox --auth-client-ip=1.2.3.4",
 			},
 			wantLego: "namecheap",
-			want: []LexiconVar{
+			want: []Var{
 				v("NAMECHEAP_API_KEY", "k", "LEXICON_PROVIDER_OPTIONS --auth-token"),
 				v("NAMECHEAP_API_USER", "u", "LEXICON_PROVIDER_OPTIONS --auth-username"),
 				v("NAMECHEAP_SANDBOX", "true", "LEXICON_PROVIDER_OPTIONS --auth-sandbox"),
@@ -477,7 +477,7 @@ func TestTranslateLexiconProviders(t *testing.T) {
 				"LEXICON_POWERDNS_PDNS_DISABLE_NOTIFY": "yes",
 			},
 			wantLego: "pdns",
-			want: []LexiconVar{
+			want: []Var{
 				v("PDNS_API_KEY", "k", "LEXICON_POWERDNS_AUTH_TOKEN"),
 				v("PDNS_API_URL", "https://pdns.example.com:8081", "LEXICON_POWERDNS_PDNS_SERVER"),
 				v("PDNS_SERVER_NAME", "ns1", "LEXICON_POWERDNS_PDNS_SERVER_ID"),
@@ -489,7 +489,7 @@ func TestTranslateLexiconProviders(t *testing.T) {
 			provider: "ddns",
 			env:      map[string]string{"LEXICON_PROVIDER_OPTIONS": "--auth-token=HMAC-SHA256:acme-key:c2VjcmV0 --ddns-server=192.0.2.53"},
 			wantLego: "dnsupdate",
-			want: []LexiconVar{
+			want: []Var{
 				v("DNSUPDATE_NAMESERVER", "192.0.2.53", "LEXICON_PROVIDER_OPTIONS --ddns-server"),
 				v("DNSUPDATE_TSIG_ALGORITHM", "hmac-sha256", "LEXICON_PROVIDER_OPTIONS --auth-token (algorithm)"),
 				v("DNSUPDATE_TSIG_KEY", "acme-key", "LEXICON_PROVIDER_OPTIONS --auth-token (key name)"),
@@ -501,7 +501,7 @@ func TestTranslateLexiconProviders(t *testing.T) {
 			provider: "transip",
 			env:      map[string]string{"LEXICON_TRANSIP_AUTH_USERNAME": "me", "LEXICON_TRANSIP_AUTH_API_KEY": "transip.pem", "LEXICON_TRANSIP_AUTH_KEY_IS_GLOBAL": "true"},
 			wantLego: "transip",
-			want: []LexiconVar{
+			want: []Var{
 				v("TRANSIP_ACCOUNT_NAME", "me", "LEXICON_TRANSIP_AUTH_USERNAME"),
 				v("TRANSIP_PRIVATE_KEY_PATH", "/etc/letsencrypt/transip.pem", "LEXICON_TRANSIP_AUTH_API_KEY"),
 			},
@@ -511,7 +511,7 @@ func TestTranslateLexiconProviders(t *testing.T) {
 			provider: "zonomi",
 			env:      map[string]string{"LEXICON_ZONOMI_AUTH_TOKEN": "k", "LEXICON_ZONOMI_AUTH_ENTRYPOINT": "rimuhosting", "LEXICON_TTL": "600"},
 			wantLego: "rimuhosting",
-			want: []LexiconVar{
+			want: []Var{
 				v("RIMUHOSTING_API_KEY", "k", "LEXICON_ZONOMI_AUTH_TOKEN"),
 				v("RIMUHOSTING_TTL", "600", "LEXICON_TTL"),
 			},
@@ -521,14 +521,14 @@ func TestTranslateLexiconProviders(t *testing.T) {
 			provider: "linode4",
 			env:      map[string]string{"LEXICON_LINODE4_TOKEN": "k"},
 			wantLego: "linode",
-			want:     []LexiconVar{v("LINODE_TOKEN", "k", "LEXICON_LINODE4_TOKEN")},
+			want:     []Var{v("LINODE_TOKEN", "k", "LEXICON_LINODE4_TOKEN")},
 		},
 		{
 			name:      "linode (API v3)",
 			provider:  "linode",
 			env:       map[string]string{"LEXICON_LINODE_AUTH_TOKEN": "k", "LEXICON_LINODE4_AUTH_TOKEN": "other provider's"},
 			wantLego:  "linode",
-			want:      []LexiconVar{v("LINODE_TOKEN", "k", "LEXICON_LINODE_AUTH_TOKEN")},
+			want:      []Var{v("LINODE_TOKEN", "k", "LEXICON_LINODE_AUTH_TOKEN")},
 			wantNotes: []string{"API v3"},
 		},
 		{
@@ -536,14 +536,14 @@ func TestTranslateLexiconProviders(t *testing.T) {
 			provider: "ns1",
 			env:      map[string]string{"LEXICON_NS1_AUTH_TOKEN": "k"},
 			wantLego: "ns1",
-			want:     []LexiconVar{v("NS1_API_KEY", "k", "LEXICON_NS1_AUTH_TOKEN")},
+			want:     []Var{v("NS1_API_KEY", "k", "LEXICON_NS1_AUTH_TOKEN")},
 		},
 		{
 			name:     "infoblox keeps Lexicon's default view",
 			provider: "infoblox",
 			env:      map[string]string{"LEXICON_INFOBLOX_AUTH_USER": "u", "LEXICON_INFOBLOX_AUTH_PSW": "p", "LEXICON_INFOBLOX_IB_HOST": "ib.example.com"},
 			wantLego: "infoblox",
-			want: []LexiconVar{
+			want: []Var{
 				v("INFOBLOX_USERNAME", "u", "LEXICON_INFOBLOX_AUTH_USER"),
 				v("INFOBLOX_PASSWORD", "p", "LEXICON_INFOBLOX_AUTH_PSW"),
 				v("INFOBLOX_HOST", "ib.example.com", "LEXICON_INFOBLOX_IB_HOST"),
@@ -560,7 +560,7 @@ func TestTranslateLexiconProviders(t *testing.T) {
 			provider:  "hetzner",
 			env:       map[string]string{"LEXICON_HETZNER_AUTH_TOKEN": "k", "LEXICON_HETZNER_AUTH_TOKNE": "typo", "LEXICON_OPTIONS": "--delegated=sub.example.com --resolve-zone-name"},
 			wantLego:  "hetzner",
-			want:      []LexiconVar{v("HETZNER_API_KEY", "k", "LEXICON_HETZNER_AUTH_TOKEN")},
+			want:      []Var{v("HETZNER_API_KEY", "k", "LEXICON_HETZNER_AUTH_TOKEN")},
 			wantNotes: []string{`LEXICON_HETZNER_AUTH_TOKNE: "auth_tokne" is not an option`, "LEXICON_OPTIONS --delegated: Lexicon's delegated (sub.example.com) is not needed"},
 		},
 		{
@@ -568,13 +568,13 @@ func TestTranslateLexiconProviders(t *testing.T) {
 			provider: "",
 			env:      map[string]string{"LEXICON_CLOUDFLARE_AUTH_TOKEN": "k"},
 			wantLego: "cloudflare",
-			want:     []LexiconVar{v("CLOUDFLARE_DNS_API_TOKEN", "k", "LEXICON_CLOUDFLARE_AUTH_TOKEN")},
+			want:     []Var{v("CLOUDFLARE_DNS_API_TOKEN", "k", "LEXICON_CLOUDFLARE_AUTH_TOKEN")},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			getenv, environ := lexiconEnv(tt.env)
-			got, err := TranslateLexicon(tt.provider, getenv, environ, dir)
+			got, err := Translate(tt.provider, getenv, environ, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -602,7 +602,7 @@ func TestTranslateLexiconErrors(t *testing.T) {
 		provider string
 		env      map[string]string
 		files    map[string]string
-		wantVars []string // the EnvError.Var of each problem, in order
+		wantVars []string // the Error.Source of each problem, in order
 		wantMsgs []string // a substring of each problem's message
 	}{
 		{
@@ -706,7 +706,7 @@ func TestTranslateLexiconErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeLexiconFiles(t, tt.files)
 			getenv, environ := lexiconEnv(tt.env)
-			got, err := TranslateLexicon(tt.provider, getenv, environ, dir)
+			got, err := Translate(tt.provider, getenv, environ, dir)
 			if err == nil {
 				t.Fatalf("no error; got %+v", got)
 			}
@@ -722,16 +722,16 @@ func TestTranslateLexiconErrors(t *testing.T) {
 				t.Fatalf("got %d problems, want %d: %v", len(errs), len(tt.wantVars), err)
 			}
 			for i, e := range errs {
-				var envErr *EnvError
-				if !errors.As(e, &envErr) {
-					t.Fatalf("problem %v is not an *EnvError", e)
+				var lexErr *Error
+				if !errors.As(e, &lexErr) {
+					t.Fatalf("problem %v is not an *Error", e)
 				}
 				wantVar := tt.wantVars[i]
 				if strings.Contains(wantVar, ".yml") {
 					wantVar = filepath.Join(dir, wantVar)
 				}
-				if envErr.Var != wantVar {
-					t.Errorf("problem %d: Var = %q, want %q", i, envErr.Var, wantVar)
+				if lexErr.Source != wantVar {
+					t.Errorf("problem %d: Source = %q, want %q", i, lexErr.Source, wantVar)
 				}
 				if !strings.Contains(e.Error(), tt.wantMsgs[i]) {
 					t.Errorf("problem %d = %q, want it to contain %q", i, e, tt.wantMsgs[i])
@@ -748,7 +748,7 @@ func TestTranslateLexiconConfigDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	getenv, environ := lexiconEnv(map[string]string{"LEXICON_OPTIONS": "--config-dir " + other})
-	got, err := TranslateLexicon("cloudflare", getenv, environ, dir)
+	got, err := Translate("cloudflare", getenv, environ, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -766,11 +766,11 @@ func TestLexiconYAMLDetails(t *testing.T) {
 		"lexicon_ovh.yml": "auth_application_key: 0123\nauth_consumer_key: one\nauth_consumer_key: two\nauth_application_secret:\n",
 	})
 	getenv, environ := lexiconEnv(nil)
-	got, err := TranslateLexicon("ovh", getenv, environ, dir)
+	got, err := Translate("ovh", getenv, environ, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []LexiconVar{
+	want := []Var{
 		v("OVH_ENDPOINT", "ovh-ca", filepath.Join(dir, "lexicon.yml")+" ovh.auth_entrypoint"),
 		v("OVH_APPLICATION_KEY", "0123", filepath.Join(dir, "lexicon_ovh.yml")+" auth_application_key"),
 		v("OVH_CONSUMER_KEY", "two", filepath.Join(dir, "lexicon_ovh.yml")+" auth_consumer_key"),

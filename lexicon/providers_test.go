@@ -1,4 +1,4 @@
-package config
+package lexicon
 
 import (
 	"go/ast"
@@ -248,7 +248,7 @@ func lexiconTestValue(provider, option string) string {
 func TestLexiconVariablesExistInLego(t *testing.T) {
 	dir := legoProvidersDir(t)
 	cache := map[string]map[string]bool{}
-	check := func(t *testing.T, tr *LexiconTranslation) {
+	check := func(t *testing.T, tr *Translation) {
 		t.Helper()
 		names, ok := cache[tr.Provider]
 		if !ok {
@@ -286,7 +286,7 @@ func TestLexiconVariablesExistInLego(t *testing.T) {
 	for _, vr := range variants {
 		t.Run(vr.provider, func(t *testing.T) {
 			getenv, environ := lexiconEnv(vr.env)
-			tr, err := TranslateLexicon(vr.provider, getenv, environ, "/etc/letsencrypt")
+			tr, err := Translate(vr.provider, getenv, environ, "/etc/letsencrypt")
 			if err != nil {
 				t.Fatal(err)
 			}
