@@ -18,6 +18,14 @@ import (
 	"github.com/certdock/certdock/labels"
 )
 
+// This file reads the variables of the README's "Lifecycle" settings: when
+// due renewals run (CRON_TIME_STRING, TZ), how each new version is written
+// (PFX_EXPORT*, CERTS_USER_OWNER, CERTS_GROUP_OWNER), what runs after it or
+// after a failure (DEPLOY_HOOK, CERTDOCK_ON_FAILURE), when a certificate is
+// removed (CERTDOCK_REVOKE_REMOVED, CERTDOCK_LABEL_GRACE), and the challenge
+// delegation (DELEGATED_DOMAIN, DELEGATED_SUBDOMAIN); and renders them back
+// for Summary. env.go holds Config, FromEnv and the other variables.
+
 // Defaults for the lifecycle settings.
 const (
 	DefaultLabelGrace = 7 * 24 * time.Hour
