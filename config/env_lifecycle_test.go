@@ -112,7 +112,7 @@ func TestFromEnvLifecycle(t *testing.T) {
 			check: func(c *Config) any { return c.OnFailure }, want: []string{"notify", "--title", "cert failed", `a "b"`, "c d"}},
 		{name: "on failure keeps shell syntax literal", env: map[string]string{"CERTDOCK_ON_FAILURE": "echo $HOME | cat"},
 			check: func(c *Config) any { return c.OnFailure }, want: []string{"echo", "$HOME", "|", "cat"}},
-		{name: "on failure unterminated quote", env: map[string]string{"CERTDOCK_ON_FAILURE": `notify "oops`}, wantErr: []string{"CERTDOCK_ON_FAILURE: unterminated quote"}},
+		{name: "on failure unterminated quote", env: map[string]string{"CERTDOCK_ON_FAILURE": `notify "oops`}, wantErr: []string{"CERTDOCK_ON_FAILURE: unterminated double quote: the \" at character 8 is never closed"}},
 		{name: "on failure empty command", env: map[string]string{"CERTDOCK_ON_FAILURE": `''`}, wantErr: []string{"CERTDOCK_ON_FAILURE: empty command"}},
 
 		// ACME_REUSE_KEY

@@ -44,7 +44,7 @@ func TestParse(t *testing.T) {
 		{name: "invalid domain", w: c(map[string]string{"certdock.domains": "a..example.com"}), wantErr: []string{"label certdock.domains"}, noSpecs: true},
 		{name: "covered by wildcard", w: c(map[string]string{"certdock.domains": "*.example.com,a.example.com"}), wantErr: []string{"a.example.com is already covered by *.example.com"}, noSpecs: true},
 		{name: "bad signal", w: c(map[string]string{"certdock.domains": "a.example.com", "certdock.signal": "SIGFOO"}), wantErr: []string{"label certdock.signal: unknown signal"}, noSpecs: true},
-		{name: "unparsable exec", w: c(map[string]string{"certdock.domains": "a.example.com", "certdock.exec": `nginx "-s reload`}), wantErr: []string{"label certdock.exec: unterminated quote"}, noSpecs: true},
+		{name: "unparsable exec", w: c(map[string]string{"certdock.domains": "a.example.com", "certdock.exec": `nginx "-s reload`}), wantErr: []string{"label certdock.exec: unterminated double quote: the \" at character 7 is never closed"}, noSpecs: true},
 		{name: "conflicting actions", w: c(map[string]string{"certdock.domains": "a.example.com", "certdock.restart": "true", "certdock.exec": "x"}), wantErr: []string{"conflicts with certdock.restart"}, noSpecs: true},
 		{name: "bad restart value", w: c(map[string]string{"certdock.domains": "a.example.com", "certdock.restart": "yes please"}), wantErr: []string{"label certdock.restart"}, noSpecs: true},
 		{name: "action without certificate", w: c(map[string]string{"certdock.restart": "true"}), wantErr: []string{"no certificate to act on"}, noSpecs: true},
@@ -169,6 +169,10 @@ func TestSplitCommand(t *testing.T) {
 		{in: `'open`, wantErr: true},
 		{in: `trailing\`, wantErr: true},
 		{in: "a\x00b", wantErr: true},
+		{in: "echo 'a\x01b'", wantErr: true},
+		{in: `'' x`, wantErr: true},
+		{in: "sh -c 'a\n\tb'", want: []string{"sh", "-c", "a\n\tb"}},
+		{in: "nginx \\\n -s reload", want: []string{"nginx", "-s", "reload"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -233,6 +237,11 @@ func FuzzSplitCommand(f *testing.F) {
 		argv, err := SplitCommand(s)
 		if err == nil && (len(argv) == 0 || argv[0] == "") {
 			t.Fatalf("SplitCommand(%q) = %q without error", s, argv)
+		}
+		for _, arg := range argv {
+			if strings.ContainsFunc(arg, isControl) {
+				t.Fatalf("SplitCommand(%q) = %q: a control character got through", s, argv)
+			}
 		}
 	})
 }

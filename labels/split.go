@@ -3,73 +3,34 @@ package labels
 import (
 	"errors"
 	"strings"
+
+	"github.com/certdock/certdock/internal/shellwords"
 )
 
-// SplitCommand splits a command line into argv the way a POSIX shell
-// splits words — whitespace separates, single quotes keep everything,
-// double quotes keep everything but \" \\ \$ \` escapes, a backslash
-// outside quotes escapes the next character — without any expansion,
-// globbing, pipes or variables. The result is run without a shell.
+// SplitCommand reads a command line (certdock.exec, CERTDOCK_ON_FAILURE)
+// into argv with shellwords.Split — whitespace separates, quotes and
+// backslashes as in a POSIX shell, without any expansion, globbing, pipes
+// or variables — and refuses what cannot be run: no words, an empty
+// program name, a control character other than tab, newline and carriage
+// return. The result is run without a shell.
 func SplitCommand(s string) ([]string, error) {
-	var (
-		argv    []string
-		cur     strings.Builder
-		inWord  bool
-		quote   rune // 0, '\'' or '"'
-		escaped bool
-	)
-	for _, r := range s {
-		switch {
-		case escaped:
-			if quote == '"' && !strings.ContainsRune("\"\\$`", r) {
-				cur.WriteRune('\\')
-			}
-			cur.WriteRune(r)
-			escaped = false
-		case quote == '\'':
-			if r == '\'' {
-				quote = 0
-			} else {
-				cur.WriteRune(r)
-			}
-		case quote == '"':
-			switch r {
-			case '"':
-				quote = 0
-			case '\\':
-				escaped = true
-			default:
-				cur.WriteRune(r)
-			}
-		case r == '\\':
-			escaped, inWord = true, true
-		case r == '\'' || r == '"':
-			quote, inWord = r, true
-		case r == ' ' || r == '\t' || r == '\n' || r == '\r':
-			if inWord {
-				argv = append(argv, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			if r < 0x20 || r == 0x7f {
-				return nil, errors.New("control character in command")
-			}
-			cur.WriteRune(r)
-			inWord = true
-		}
-	}
-	switch {
-	case escaped:
-		return nil, errors.New("command ends with a lone backslash")
-	case quote != 0:
-		return nil, errors.New("unterminated quote in command")
-	}
-	if inWord {
-		argv = append(argv, cur.String())
+	argv, err := shellwords.Split(s)
+	if err != nil {
+		return nil, err
 	}
 	if len(argv) == 0 || argv[0] == "" {
 		return nil, errors.New("empty command")
 	}
+	for _, arg := range argv {
+		if strings.ContainsFunc(arg, isControl) {
+			return nil, errors.New("control character in command")
+		}
+	}
 	return argv, nil
+}
+
+// isControl reports an ASCII control character that has no place in a
+// command's words; the blanks a quote may hold are allowed.
+func isControl(r rune) bool {
+	return (r < 0x20 || r == 0x7f) && r != '\t' && r != '\n' && r != '\r'
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/certdock/certdock/internal/shellwords"
 	"github.com/certdock/certdock/internal/suggest"
 )
 
@@ -31,14 +32,14 @@ type lexiconArgSpec struct {
 	Switches []string
 }
 
-// parseLexiconArgs splits s like a shell would (quotes and backslashes, no
-// expansion) and reads the words as argparse would read Lexicon's options:
+// parseLexiconArgs splits s like a shell would, with shellwords.Split
+// (quotes and backslashes, no expansion), and reads the words as argparse would read Lexicon's options:
 // "--name=value", "--name value", or "--name" alone for a switch. Like
 // argparse, it accepts an unambiguous prefix of an option's name, and a
 // later occurrence of an option wins. Dashes and underscores in names are
 // interchangeable. Anything else is an error.
 func parseLexiconArgs(s string, spec lexiconArgSpec) ([]lexiconArg, error) {
-	words, err := splitShellWords(s)
+	words, err := shellwords.Split(s)
 	if err != nil {
 		return nil, err
 	}
@@ -129,76 +130,4 @@ func looksLikeOption(w string) bool {
 		}
 	}
 	return false
-}
-
-// splitShellWords splits s into words the way a POSIX shell does, without
-// any expansion: blanks separate words; single quotes keep everything up to
-// the next single quote; double quotes keep everything but a backslash
-// before one of \ " $ ` or a newline; outside quotes a backslash keeps the
-// next character, and a backslash before a newline joins the lines.
-func splitShellWords(s string) ([]string, error) {
-	var (
-		words  []string
-		cur    strings.Builder
-		inWord bool
-	)
-	rs := []rune(s)
-	for i := 0; i < len(rs); i++ {
-		r := rs[i]
-		switch {
-		case r == ' ' || r == '\t' || r == '\n' || r == '\r':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		case r == '\\':
-			if i+1 >= len(rs) {
-				return nil, errors.New("ends with a lone backslash")
-			}
-			i++
-			if rs[i] != '\n' {
-				cur.WriteRune(rs[i])
-				inWord = true
-			}
-		case r == '\'':
-			end := indexRune(rs, i+1, '\'')
-			if end < 0 {
-				return nil, errors.New("unterminated single quote")
-			}
-			cur.WriteString(string(rs[i+1 : end]))
-			i, inWord = end, true
-		case r == '"':
-			i++
-			for ; i < len(rs) && rs[i] != '"'; i++ {
-				if rs[i] == '\\' && i+1 < len(rs) && strings.ContainsRune("\\\"$`\n", rs[i+1]) {
-					i++
-					if rs[i] == '\n' {
-						continue
-					}
-				}
-				cur.WriteRune(rs[i])
-			}
-			if i >= len(rs) {
-				return nil, errors.New("unterminated double quote")
-			}
-			inWord = true
-		default:
-			cur.WriteRune(r)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, nil
-}
-
-func indexRune(rs []rune, from int, r rune) int {
-	for i := from; i < len(rs); i++ {
-		if rs[i] == r {
-			return i
-		}
-	}
-	return -1
 }

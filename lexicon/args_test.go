@@ -90,69 +90,13 @@ func TestParseLexiconArgs(t *testing.T) {
 	}
 }
 
-func TestSplitShellWords(t *testing.T) {
-	tests := []struct {
-		in   string
-		want []string
-	}{
-		{"", nil},
-		{"a  b\tc\nd", []string{"a", "b", "c", "d"}},
-		{`''`, []string{""}},
-		{`a''b`, []string{"ab"}},
-		{`"a\$b\x"`, []string{`a$b\x`}},
-		{"a\\\nb", []string{"ab"}},
-		{`'a\b'`, []string{`a\b`}},
-		{`x"y z"'w'`, []string{"xy zw"}},
-	}
-	for _, tt := range tests {
-		got, err := splitShellWords(tt.in)
-		if err != nil {
-			t.Errorf("splitShellWords(%q): %v", tt.in, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("splitShellWords(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-// quoteShellWord quotes w so that splitShellWords reads it back as one
+// quoteShellWord quotes w so that shellwords.Split reads it back as one
 // word.
 func quoteShellWord(w string) string {
 	if w != "" && !strings.ContainsAny(w, " \t\n\r'\"\\$`") {
 		return w
 	}
 	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
-}
-
-func FuzzSplitShellWords(f *testing.F) {
-	for _, s := range []string{
-		"--auth-token=x --auth-username y",
-		`--a="b c" 'd e' f\ g`,
-		"a\\\nb \"\\\"\" ''",
-		`"unterminated`,
-		"\x00\xff é",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		words, err := splitShellWords(s)
-		if err != nil {
-			return
-		}
-		// Quoting each word and splitting again gives the same words.
-		quoted := make([]string, len(words))
-		for i, w := range words {
-			quoted[i] = quoteShellWord(w)
-		}
-		again, err := splitShellWords(strings.Join(quoted, " "))
-		if err != nil {
-			t.Fatalf("re-split of %q: %v", quoted, err)
-		}
-		if !slices.Equal(words, again) {
-			t.Fatalf("words %q re-split as %q", words, again)
-		}
-	})
 }
 
 func FuzzParseLexiconArgs(f *testing.F) {
