@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/certdock/certdock/cert"
@@ -252,45 +253,62 @@ func TestDesiredConflictKeepsFirst(t *testing.T) {
 }
 
 func TestRunDaemonRetriesWithBackoffAndCoalesces(t *testing.T) {
-	iss := &fakeIssuer{failFor: map[string]error{"a.example.com": errors.New("CA down")}, delay: 5 * time.Millisecond}
-	st := &memStore{}
-	var passes atomic.Int32
-	base := specs([]string{"a.example.com"}, []string{"b.example.com"})
-	src := SourceFunc(func(ctx context.Context) ([]cert.Spec, []error) {
-		passes.Add(1)
-		return base(ctx)
-	})
-	c := New(st, iss, []Source{src}, nil, Options{
-		Backoff: func(n int) time.Duration { return time.Duration(n) * 30 * time.Millisecond },
-		Quiet:   20 * time.Millisecond, MaxDelay: 200 * time.Millisecond, MinInterval: 10 * time.Millisecond,
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- c.Run(ctx) }()
-	waitFor(t, func() bool { return c.Failures()["a.example.com"].Count >= 3 })
-	if _, err := st.Load("b.example.com"); err != nil {
-		t.Fatalf("b not issued while a fails: %v", err)
-	}
-	iss.mu.Lock()
-	iss.failFor = nil
-	iss.mu.Unlock()
-	waitFor(t, func() bool { _, err := st.Load("a.example.com"); return err == nil })
-	waitFor(t, func() bool { return len(c.Failures()) == 0 })
+	synctest.Test(t, func(t *testing.T) {
+		iss := &fakeIssuer{failFor: map[string]error{"a.example.com": errors.New("CA down")}, delay: 5 * time.Millisecond}
+		st := &memStore{}
+		var passes atomic.Int32
+		base := specs([]string{"a.example.com"}, []string{"b.example.com"})
+		src := SourceFunc(func(ctx context.Context) ([]cert.Spec, []error) {
+			passes.Add(1)
+			return base(ctx)
+		})
+		c := New(st, iss, []Source{src}, nil, Options{
+			Backoff: func(n int) time.Duration { return time.Duration(n) * 30 * time.Millisecond },
+			Quiet:   20 * time.Millisecond, MaxDelay: 200 * time.Millisecond, MinInterval: 10 * time.Millisecond,
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- c.Run(ctx) }()
+		waitFor(t, func() bool { return c.Failures()["a.example.com"].Count >= 3 })
+		if _, err := st.Load("b.example.com"); err != nil {
+			t.Fatalf("b not issued while a fails: %v", err)
+		}
+		iss.mu.Lock()
+		iss.failFor = nil
+		iss.mu.Unlock()
+		waitFor(t, func() bool { _, err := st.Load("a.example.com"); return err == nil })
+		waitFor(t, func() bool { return len(c.Failures()) == 0 })
 
-	before := passes.Load()
-	for range 50 {
-		c.Trigger()
-	}
-	time.Sleep(300 * time.Millisecond)
-	if n := passes.Load() - before; n < 1 || n > 2 {
-		t.Fatalf("50 triggers caused %d passes, want 1-2", n)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if iss.overlap.Load() {
-		t.Fatal("one certificate was issued twice at once")
+		before := passes.Load()
+		for range 50 {
+			c.Trigger()
+		}
+		time.Sleep(300 * time.Millisecond)
+		if n := passes.Load() - before; n < 1 || n > 2 {
+			t.Fatalf("50 triggers caused %d passes, want 1-2", n)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if iss.overlap.Load() {
+			t.Fatal("one certificate was issued twice at once")
+		}
+	})
+}
+
+// runDaemon runs c.Run until the returned stop is called, which waits for
+// it to return (inside a synctest bubble every goroutine must end).
+func runDaemon(t *testing.T, c *Controller) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
 
@@ -323,55 +341,57 @@ func TestDesiredSubscriptions(t *testing.T) {
 }
 
 func TestDaemonActsOncePerTargetPerBurst(t *testing.T) {
-	restart := cert.Action{Kind: cert.Restart, Target: "mail"}
-	src := SourceFunc(func(context.Context) ([]cert.Spec, []error) {
-		return []cert.Spec{
-			{Name: "smtp.example.com", Domains: []string{"smtp.example.com"}, Actions: []cert.Action{restart}},
-			{Name: "imap.example.com", Domains: []string{"imap.example.com"}, Actions: []cert.Action{restart}},
-		}, nil
+	synctest.Test(t, func(t *testing.T) {
+		restart := cert.Action{Kind: cert.Restart, Target: "mail"}
+		src := SourceFunc(func(context.Context) ([]cert.Spec, []error) {
+			return []cert.Spec{
+				{Name: "smtp.example.com", Domains: []string{"smtp.example.com"}, Actions: []cert.Action{restart}},
+				{Name: "imap.example.com", Domains: []string{"imap.example.com"}, Actions: []cert.Action{restart}},
+			}, nil
+		})
+		act := &recActor{}
+		c := New(&memStore{}, &fakeIssuer{delay: 10 * time.Millisecond}, []Source{src}, act, Options{})
+		stop := runDaemon(t, c)
+		defer stop()
+		waitFor(t, func() bool { act.mu.Lock(); defer act.mu.Unlock(); return len(act.calls) > 0 })
+		time.Sleep(100 * time.Millisecond)
+		act.mu.Lock()
+		defer act.mu.Unlock()
+		n := 0
+		for _, call := range act.calls {
+			n += len(call)
+		}
+		if n != 1 {
+			t.Fatalf("target restarted %d times for two certificates issued together, want 1 (%v)", n, act.calls)
+		}
 	})
-	act := &recActor{}
-	c := New(&memStore{}, &fakeIssuer{delay: 10 * time.Millisecond}, []Source{src}, act, Options{})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go c.Run(ctx)
-	waitFor(t, func() bool { act.mu.Lock(); defer act.mu.Unlock(); return len(act.calls) > 0 })
-	time.Sleep(100 * time.Millisecond)
-	act.mu.Lock()
-	defer act.mu.Unlock()
-	n := 0
-	for _, call := range act.calls {
-		n += len(call)
-	}
-	if n != 1 {
-		t.Fatalf("target restarted %d times for two certificates issued together, want 1 (%v)", n, act.calls)
-	}
 }
 
 func TestTriggerStormIsRateLimited(t *testing.T) {
-	var passes atomic.Int32
-	src := SourceFunc(func(context.Context) ([]cert.Spec, []error) { passes.Add(1); return nil, nil })
-	c := New(&memStore{}, &fakeIssuer{}, []Source{src}, nil, Options{Quiet: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond, MinInterval: 300 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go c.Run(ctx)
-	time.Sleep(50 * time.Millisecond)
-	// A storm: a trigger every 10 ms for 700 ms.
-	start := passes.Load()
-	for range 70 {
+	synctest.Test(t, func(t *testing.T) {
+		var passes atomic.Int32
+		src := SourceFunc(func(context.Context) ([]cert.Spec, []error) { passes.Add(1); return nil, nil })
+		c := New(&memStore{}, &fakeIssuer{}, []Source{src}, nil, Options{Quiet: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond, MinInterval: 300 * time.Millisecond})
+		stop := runDaemon(t, c)
+		defer stop()
+		time.Sleep(50 * time.Millisecond)
+		// A storm: a trigger every 10 ms for 700 ms.
+		start := passes.Load()
+		for range 70 {
+			c.Trigger()
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(500 * time.Millisecond)
+		if n := passes.Load() - start; n < 2 || n > 4 {
+			t.Fatalf("a 700 ms storm caused %d passes, want 2-4 with a 300 ms minimum interval", n)
+		}
+		// An isolated trigger after quiet time is served after Quiet, not MinInterval.
+		time.Sleep(400 * time.Millisecond)
+		before := passes.Load()
 		c.Trigger()
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(500 * time.Millisecond)
-	if n := passes.Load() - start; n < 2 || n > 4 {
-		t.Fatalf("a 700 ms storm caused %d passes, want 2-4 with a 300 ms minimum interval", n)
-	}
-	// An isolated trigger after quiet time is served after Quiet, not MinInterval.
-	time.Sleep(400 * time.Millisecond)
-	before := passes.Load()
-	c.Trigger()
-	time.Sleep(100 * time.Millisecond)
-	if passes.Load() != before+1 {
-		t.Fatal("an isolated trigger was not served within the quiet period")
-	}
+		time.Sleep(100 * time.Millisecond)
+		if passes.Load() != before+1 {
+			t.Fatal("an isolated trigger was not served within the quiet period")
+		}
+	})
 }

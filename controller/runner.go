@@ -132,7 +132,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	defer ticker.Stop()
 	// The start-up pass does not count towards MinInterval: the watch's
 	// first (re)connect resync right after it is served at once.
-	var last time.Time
+	var last, lastTick time.Time
 	c.pass(ctx, q, intent{})
 	wg.Go(func() {
 		if q.WaitIdle() && c.opts.Observer != nil {
@@ -141,7 +141,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	})
 	for {
 		in := intent{}
-		window := c.windowTimer()
+		window, at := c.windowTimer(lastTick)
 		var tick <-chan time.Time
 		if window != nil {
 			tick = window.C
@@ -152,7 +152,7 @@ func (c *Controller) Run(ctx context.Context) error {
 			stop = true
 		case <-ticker.C:
 		case <-tick:
-			in.due = true
+			in.due, lastTick = true, at
 			c.log.Info("maintenance window: renewing the certificates that are due")
 		case <-c.trigger:
 			stop = !c.coalesce(ctx, last)
@@ -168,16 +168,18 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 }
 
-// windowTimer fires at the next maintenance tick; nil without a window.
-func (c *Controller) windowTimer() *time.Timer {
+// windowTimer fires at the next maintenance tick after done (the tick
+// last served, which never fires twice); nil without a window.
+func (c *Controller) windowTimer(done time.Time) (*time.Timer, time.Time) {
 	if c.opts.Window == nil {
-		return nil
+		return nil, time.Time{}
 	}
-	next := c.opts.Window(c.opts.Now())
-	if next.IsZero() {
-		return nil
+	now := c.opts.Now()
+	next := c.opts.Window(now)
+	if next.IsZero() || !next.After(done) {
+		return nil, time.Time{}
 	}
-	return time.NewTimer(next.Sub(c.opts.Now()))
+	return time.NewTimer(max(next.Sub(now), 0)), next
 }
 
 // pass is one daemon pass: reconcile, then prune.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/certdock/certdock/cert"
@@ -58,30 +59,31 @@ func TestJitterIsStableAndBounded(t *testing.T) {
 }
 
 func TestBackoffIsPersistedAcrossRestarts(t *testing.T) {
-	mem := NewMemory()
-	iss := &fakeIssuer{failFor: map[string]error{"a.example.com": errors.New("CA down")}}
-	src := specs([]string{"a.example.com"})
-	res := New(&memStore{}, iss, []Source{src}, nil, Options{Memory: mem}).RunOnce(context.Background())
-	if res.Failed["a.example.com"] == nil {
-		t.Fatal("expected a failure")
-	}
-	rec, _ := mem.Get("a.example.com")
-	if rec.Failures != 1 || !rec.NextAttempt.After(time.Now()) || !strings.Contains(rec.LastError, "CA down") {
-		t.Fatalf("record %+v", rec)
-	}
-	// A restarted daemon honours the persisted backoff: no order meanwhile.
-	iss2 := &fakeIssuer{}
-	c := New(&memStore{}, iss2, []Source{src}, nil, Options{Memory: mem})
-	ctx, cancel := context.WithCancel(context.Background())
-	go c.Run(ctx)
-	time.Sleep(200 * time.Millisecond)
-	cancel()
-	if n := iss2.orders.Load(); n != 0 {
-		t.Fatalf("%d orders during the persisted backoff", n)
-	}
-	if f := c.Failures()["a.example.com"]; f.Count != 1 {
-		t.Fatalf("Failures() = %+v", f)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		mem := NewMemory()
+		iss := &fakeIssuer{failFor: map[string]error{"a.example.com": errors.New("CA down")}}
+		src := specs([]string{"a.example.com"})
+		res := New(&memStore{}, iss, []Source{src}, nil, Options{Memory: mem}).RunOnce(context.Background())
+		if res.Failed["a.example.com"] == nil {
+			t.Fatal("expected a failure")
+		}
+		rec, _ := mem.Get("a.example.com")
+		if rec.Failures != 1 || !rec.NextAttempt.After(time.Now()) || !strings.Contains(rec.LastError, "CA down") {
+			t.Fatalf("record %+v", rec)
+		}
+		// A restarted daemon honours the persisted backoff: no order meanwhile.
+		iss2 := &fakeIssuer{}
+		c := New(&memStore{}, iss2, []Source{src}, nil, Options{Memory: mem})
+		stop := runDaemon(t, c)
+		time.Sleep(200 * time.Millisecond)
+		stop()
+		if n := iss2.orders.Load(); n != 0 {
+			t.Fatalf("%d orders during the persisted backoff", n)
+		}
+		if f := c.Failures()["a.example.com"]; f.Count != 1 {
+			t.Fatalf("Failures() = %+v", f)
+		}
+	})
 }
 
 type recNotifier struct{ calls atomic.Int32 }
@@ -190,46 +192,48 @@ func TestDeployAndLock(t *testing.T) {
 }
 
 func TestMaintenanceTickRenewsDueCertificates(t *testing.T) {
-	now := time.Now()
-	st := &memStore{m: map[string]*cert.Lineage{
-		// Due (2/3 of its life gone) but far from its deadline.
-		"a.example.com": {Name: "a.example.com", Domains: []string{"a.example.com"}, NotBefore: now.Add(-65 * 24 * time.Hour), NotAfter: now.Add(25 * 24 * time.Hour), KeyType: cert.EC256, Version: 1},
-	}}
-	iss := &fakeIssuer{}
-	var tickAt atomic.Int64
-	tickAt.Store(now.Add(time.Hour).UnixNano())
-	c := New(st, iss, []Source{specs([]string{"a.example.com"})}, nil, Options{
-		DefaultKeyType: cert.EC256,
-		Window:         func(time.Time) time.Time { return time.Unix(0, tickAt.Load()) },
+	synctest.Test(t, func(t *testing.T) {
+		now := time.Now()
+		st := &memStore{m: map[string]*cert.Lineage{
+			// Due (2/3 of its life gone) but far from its deadline.
+			"a.example.com": {Name: "a.example.com", Domains: []string{"a.example.com"}, NotBefore: now.Add(-65 * 24 * time.Hour), NotAfter: now.Add(25 * 24 * time.Hour), KeyType: cert.EC256, Version: 1},
+		}}
+		iss := &fakeIssuer{}
+		var tickAt atomic.Int64
+		tickAt.Store(now.Add(time.Hour).UnixNano())
+		c := New(st, iss, []Source{specs([]string{"a.example.com"})}, nil, Options{
+			DefaultKeyType: cert.EC256,
+			Window:         func(time.Time) time.Time { return time.Unix(0, tickAt.Load()) },
+		})
+		stop := runDaemon(t, c)
+		defer stop()
+		time.Sleep(200 * time.Millisecond)
+		if iss.orders.Load() != 0 {
+			t.Fatal("a merely due certificate was renewed outside the maintenance window")
+		}
+		tickAt.Store(time.Now().Add(100 * time.Millisecond).UnixNano())
+		c.Trigger() // re-arm the window timer
+		waitFor(t, func() bool { l, _ := st.Load("a.example.com"); return l.Version == 2 })
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go c.Run(ctx)
-	time.Sleep(200 * time.Millisecond)
-	if iss.orders.Load() != 0 {
-		t.Fatal("a merely due certificate was renewed outside the maintenance window")
-	}
-	tickAt.Store(time.Now().Add(100 * time.Millisecond).UnixNano())
-	c.Trigger() // re-arm the window timer
-	waitFor(t, func() bool { l, _ := st.Load("a.example.com"); return l.Version == 2 })
 }
 
 func TestTriggerNowBypassesMinInterval(t *testing.T) {
-	var passes atomic.Int32
-	src := SourceFunc(func(context.Context) ([]cert.Spec, []error) { passes.Add(1); return nil, nil })
-	c := New(&memStore{}, &fakeIssuer{}, []Source{src}, nil, Options{Quiet: 10 * time.Millisecond, MinInterval: time.Hour})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go c.Run(ctx)
-	c.Trigger() // first trigger after start-up is not rate-limited
-	waitFor(t, func() bool { return passes.Load() == 2 })
-	c.Trigger()
-	time.Sleep(100 * time.Millisecond)
-	if passes.Load() != 2 {
-		t.Fatal("a plain trigger inside MinInterval ran a pass")
-	}
-	c.TriggerNow()
-	waitFor(t, func() bool { return passes.Load() == 3 })
+	synctest.Test(t, func(t *testing.T) {
+		var passes atomic.Int32
+		src := SourceFunc(func(context.Context) ([]cert.Spec, []error) { passes.Add(1); return nil, nil })
+		c := New(&memStore{}, &fakeIssuer{}, []Source{src}, nil, Options{Quiet: 10 * time.Millisecond, MinInterval: time.Hour})
+		stop := runDaemon(t, c)
+		defer stop()
+		c.Trigger() // first trigger after start-up is not rate-limited
+		waitFor(t, func() bool { return passes.Load() == 2 })
+		c.Trigger()
+		time.Sleep(100 * time.Millisecond)
+		if passes.Load() != 2 {
+			t.Fatal("a plain trigger inside MinInterval ran a pass")
+		}
+		c.TriggerNow()
+		waitFor(t, func() bool { return passes.Load() == 3 })
+	})
 }
 
 type recObserver struct {
@@ -255,37 +259,38 @@ func (o *recObserver) Forgot(name string) {
 }
 
 func TestObserver(t *testing.T) {
-	obs := &recObserver{ready: map[string]bool{}}
-	var lines atomic.Value
-	lines.Store([]string{"a.example.com", "b.example.com"})
-	src := SourceFunc(func(ctx context.Context) ([]cert.Spec, []error) {
-		var out []cert.Spec
-		for _, n := range lines.Load().([]string) {
-			out = append(out, cert.Spec{Name: n, Domains: []string{n}})
+	synctest.Test(t, func(t *testing.T) {
+		obs := &recObserver{ready: map[string]bool{}}
+		var lines atomic.Value
+		lines.Store([]string{"a.example.com", "b.example.com"})
+		src := SourceFunc(func(ctx context.Context) ([]cert.Spec, []error) {
+			var out []cert.Spec
+			for _, n := range lines.Load().([]string) {
+				out = append(out, cert.Spec{Name: n, Domains: []string{n}})
+			}
+			return out, nil
+		})
+		c := New(&memStore{}, &fakeIssuer{}, []Source{src}, nil, Options{Observer: obs, Quiet: 10 * time.Millisecond, MinInterval: 10 * time.Millisecond})
+		stop := runDaemon(t, c)
+		defer stop()
+		waitFor(t, func() bool {
+			obs.mu.Lock()
+			defer obs.mu.Unlock()
+			return obs.ready["a.example.com"] && obs.ready["b.example.com"]
+		})
+		lines.Store([]string{"a.example.com"})
+		c.Trigger()
+		waitFor(t, func() bool {
+			obs.mu.Lock()
+			defer obs.mu.Unlock()
+			return slices.Contains(obs.forgotten, "b.example.com") && obs.passes >= 2 // Reconciled ends a pass
+		})
+		obs.mu.Lock()
+		defer obs.mu.Unlock()
+		if obs.issued != 2 || obs.passes < 2 {
+			t.Fatalf("issued %d passes %d", obs.issued, obs.passes)
 		}
-		return out, nil
 	})
-	c := New(&memStore{}, &fakeIssuer{}, []Source{src}, nil, Options{Observer: obs, Quiet: 10 * time.Millisecond, MinInterval: 10 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go c.Run(ctx)
-	waitFor(t, func() bool {
-		obs.mu.Lock()
-		defer obs.mu.Unlock()
-		return obs.ready["a.example.com"] && obs.ready["b.example.com"]
-	})
-	lines.Store([]string{"a.example.com"})
-	c.Trigger()
-	waitFor(t, func() bool {
-		obs.mu.Lock()
-		defer obs.mu.Unlock()
-		return slices.Contains(obs.forgotten, "b.example.com") && obs.passes >= 2 // Reconciled ends a pass
-	})
-	obs.mu.Lock()
-	defer obs.mu.Unlock()
-	if obs.issued != 2 || obs.passes < 2 {
-		t.Fatalf("issued %d passes %d", obs.issued, obs.passes)
-	}
 }
 
 func TestAdoptsExistingLineagesFromDomainsConf(t *testing.T) {
@@ -356,48 +361,50 @@ func (l *mutexLocker) Lock(_ context.Context, name string) (func(), error) {
 // the removal waits for the issuance instead of letting it write a
 // lineage back after the delete.
 func TestRemovalWaitsForIssuanceInFlight(t *testing.T) {
-	iss := &fakeIssuer{delay: 300 * time.Millisecond}
-	st := &memStore{}
-	var removed atomic.Bool
-	both, one := specs([]string{"a.example.com"}, []string{"b.example.com"}), specs([]string{"a.example.com"})
-	src := SourceFunc(func(ctx context.Context) ([]cert.Spec, []error) {
-		if removed.Load() {
-			return one(ctx)
+	synctest.Test(t, func(t *testing.T) {
+		iss := &fakeIssuer{delay: 300 * time.Millisecond}
+		st := &memStore{}
+		var removed atomic.Bool
+		both, one := specs([]string{"a.example.com"}, []string{"b.example.com"}), specs([]string{"a.example.com"})
+		src := SourceFunc(func(ctx context.Context) ([]cert.Spec, []error) {
+			if removed.Load() {
+				return one(ctx)
+			}
+			return both(ctx)
+		})
+		mem := NewMemory()
+		c := New(st, iss, []Source{src}, nil, Options{
+			Memory: mem, Locker: &mutexLocker{},
+			Quiet: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MinInterval: time.Millisecond,
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- c.Run(ctx) }()
+		waitFor(t, func() bool {
+			iss.mu.Lock()
+			defer iss.mu.Unlock()
+			return iss.running["b.example.com"]
+		})
+		removed.Store(true)
+		c.TriggerNow()
+		waitFor(t, func() bool { _, err := st.Load("a.example.com"); return err == nil })
+		waitFor(t, func() bool {
+			_, err := st.Load("b.example.com")
+			_, recorded := mem.Get("b.example.com")
+			return err != nil && !recorded && iss.orders.Load() == 2
+		})
+		time.Sleep(100 * time.Millisecond)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
-		return both(ctx)
+		if _, err := st.Load("b.example.com"); err == nil {
+			t.Fatal("the removed certificate came back")
+		}
+		if n := iss.orders.Load(); n != 2 {
+			t.Fatalf("%d orders, want 2 (b must not be ordered again)", n)
+		}
 	})
-	mem := NewMemory()
-	c := New(st, iss, []Source{src}, nil, Options{
-		Memory: mem, Locker: &mutexLocker{},
-		Quiet: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MinInterval: time.Millisecond,
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- c.Run(ctx) }()
-	waitFor(t, func() bool {
-		iss.mu.Lock()
-		defer iss.mu.Unlock()
-		return iss.running["b.example.com"]
-	})
-	removed.Store(true)
-	c.TriggerNow()
-	waitFor(t, func() bool { _, err := st.Load("a.example.com"); return err == nil })
-	waitFor(t, func() bool {
-		_, err := st.Load("b.example.com")
-		_, recorded := mem.Get("b.example.com")
-		return err != nil && !recorded && iss.orders.Load() == 2
-	})
-	time.Sleep(100 * time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Load("b.example.com"); err == nil {
-		t.Fatal("the removed certificate came back")
-	}
-	if n := iss.orders.Load(); n != 2 {
-		t.Fatalf("%d orders, want 2 (b must not be ordered again)", n)
-	}
 }
 
 // A full pass (run --once) honours the persisted backoff; naming the
