@@ -246,7 +246,8 @@ func TestDesiredConflictKeepsFirst(t *testing.T) {
 	b := SourceFunc(func(context.Context) ([]cert.Spec, []error) {
 		return []cert.Spec{{Name: "example.com", Domains: []string{"example.com", "other.example.com"}, Source: cert.Source{Kind: cert.FromLabel, Workload: "web"}}}, nil
 	})
-	got, problems := New(&memStore{}, &fakeIssuer{}, []Source{a, b}, nil, Options{}).Desired(context.Background())
+	set := New(&memStore{}, &fakeIssuer{}, []Source{a, b}, nil, Options{}).desiredSet(context.Background())
+	got, problems := set.specs, set.problems
 	if len(problems) != 1 || len(got["example.com"].Domains) != 1 {
 		t.Fatalf("got %v problems %v", got, problems)
 	}
@@ -331,7 +332,8 @@ func TestDesiredSubscriptions(t *testing.T) {
 			{Name: "nope.example.com", Source: cert.Source{Kind: cert.FromLabel, Workload: "container x"}, Actions: []cert.Action{{Kind: cert.Restart, Target: "x"}}},
 		}, nil
 	})
-	got, problems := New(&memStore{}, &fakeIssuer{}, []Source{file, lbl}, nil, Options{}).Desired(context.Background())
+	set := New(&memStore{}, &fakeIssuer{}, []Source{file, lbl}, nil, Options{}).desiredSet(context.Background())
+	got, problems := set.specs, set.problems
 	if len(got["mail.example.com"].Actions) != 1 || got["mail.example.com"].Actions[0].Target != "postfix" {
 		t.Fatalf("subscription not attached: %+v", got["mail.example.com"])
 	}

@@ -9,16 +9,6 @@ import (
 	"github.com/certdock/certdock/cert"
 )
 
-// Desired merges every source into one set keyed by lineage name. The
-// first source to define a name wins; a later definition with different
-// domains is reported as a conflict, one with the same domains adds its
-// actions. Specs without domains are subscriptions: their actions join the
-// certificate of that name, wherever it is defined.
-func (c *Controller) Desired(ctx context.Context) (map[string]cert.Spec, []error) {
-	d := c.desiredSet(ctx)
-	return d.specs, d.problems
-}
-
 // desiredSet is one computation of the desired set.
 type desiredSet struct {
 	specs    map[string]cert.Spec
@@ -28,6 +18,11 @@ type desiredSet struct {
 	complete bool
 }
 
+// desiredSet merges every source into one set keyed by lineage name. The
+// first source to define a name wins; a later definition with different
+// domains is reported as a conflict, one with the same domains adds its
+// actions. Specs without domains are subscriptions: their actions join the
+// certificate of that name, wherever it is defined.
 func (c *Controller) desiredSet(ctx context.Context) desiredSet {
 	c.passes.Add(1)
 	out := desiredSet{specs: map[string]cert.Spec{}, complete: true}

@@ -124,20 +124,6 @@ func (q *queue) WaitIdle() bool {
 	return !q.shutdown
 }
 
-// Len returns the number of names waiting (not processing).
-func (q *queue) Len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.order)
-}
-
-// Idle reports whether nothing is waiting or being processed.
-func (q *queue) Idle() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.order) == 0 && len(q.processing) == 0
-}
-
 // ShutDown wakes all waiters; Get then returns ok false.
 func (q *queue) ShutDown() {
 	q.mu.Lock()

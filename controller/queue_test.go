@@ -10,7 +10,7 @@ func TestQueueCollapsesDuplicates(t *testing.T) {
 	q.Add("a")
 	q.Add("b")
 	q.Add("a")
-	if n := q.Len(); n != 2 {
+	if n := waiting(q); n != 2 {
 		t.Fatalf("Len = %d, want 2", n)
 	}
 	if n, _ := q.Get(); n != "a" {
@@ -23,7 +23,7 @@ func TestQueueNeverHandsOutARunningKeyAndRequeuesDirty(t *testing.T) {
 	q.Add("a")
 	name, _ := q.Get()
 	q.Add("a") // dirtied while processing
-	if n := q.Len(); n != 0 {
+	if n := waiting(q); n != 0 {
 		t.Fatalf("a running key must not be queued twice; Len = %d", n)
 	}
 	got := make(chan string, 1)
@@ -54,11 +54,18 @@ func TestQueueAddAfterAndShutdown(t *testing.T) {
 		t.Fatalf("Get = %q %v after %v", n, ok, time.Since(start))
 	}
 	q.Done("a")
-	if q.Len() != 0 {
+	if waiting(q) != 0 {
 		t.Fatal("replaced timer fired twice")
 	}
 	q.ShutDown()
 	if _, ok := q.Get(); ok {
 		t.Fatal("Get after ShutDown returned ok")
 	}
+}
+
+// waiting returns the number of names waiting (not processing).
+func waiting(q *queue) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.order)
 }

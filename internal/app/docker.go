@@ -13,11 +13,13 @@ import (
 )
 
 // Docker is what certdock needs from the Docker engine: a snapshot of the
-// labelled workloads, an event watch, and actions.
+// labelled workloads, an event watch, actions, and whether the connection
+// is up (for /healthz).
 type Docker interface {
 	Snapshot(ctx context.Context) ([]docker.Workload, error)
 	Watch(ctx context.Context, h docker.Handler)
 	Act(ctx context.Context, actions []cert.Action) []error
+	Healthy() bool
 }
 
 var _ Docker = (*docker.Client)(nil)

@@ -109,12 +109,8 @@ func (a *App) listen() (net.Listener, error) {
 
 // dockerProbe reports the Docker connection's health for /healthz.
 func dockerProbe(d Docker) func() error {
-	h, ok := d.(interface{ Healthy() bool })
-	if !ok {
-		return func() error { return nil }
-	}
 	return func() error {
-		if !h.Healthy() {
+		if !d.Healthy() {
 			return errors.New("not connected to the Docker engine (retrying)")
 		}
 		return nil
