@@ -18,6 +18,7 @@ import (
 
 	"software.sslmate.com/src/go-pkcs12"
 
+	"github.com/certdock/certdock/cert"
 	"github.com/certdock/certdock/internal/app"
 	"github.com/certdock/certdock/internal/testenv"
 )
@@ -90,11 +91,19 @@ func TestLifecycleEndToEnd(t *testing.T) {
 		t.Logf("in-place edit applied and issued in %v", time.Since(start))
 	})
 
-	t.Run("replace by rename is applied; removed line revoked and deleted", func(t *testing.T) {
-		removed, err := a.Store.Load("remove.example.com")
-		if err != nil {
-			t.Fatal(err)
-		}
+	t.Run("replace by rename is applied; removed line revoked (every valid version) and deleted", func(t *testing.T) {
+		// The 40 s certificate renews by itself: removal must revoke the
+		// versions renewals superseded too, not only the current one.
+		// Remove it while a superseded version has at least 10 s left.
+		var versions []cert.Version
+		eventually(t, 60*time.Second, "a renewal of the certificate to remove, its predecessor still valid", func() bool {
+			vs, err := a.Store.Versions("remove.example.com")
+			if err != nil || len(vs) < 2 || time.Until(vs[len(vs)-2].NotAfter) < 10*time.Second {
+				return false
+			}
+			versions = vs
+			return true
+		})
 		tmp := filepath.Join(w.dir, ".domains.conf.swp")
 		if err := os.WriteFile(tmp, []byte("auto.example.com\ninplace.example.com\nrenamed.example.com\n"), 0o644); err != nil {
 			t.Fatal(err)
@@ -112,8 +121,24 @@ func TestLifecycleEndToEnd(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(w.dir, "archive", "remove.example.com")); !os.IsNotExist(err) {
 			t.Errorf("archive of the removed lineage still there: %v", err)
 		}
-		if st := certStatus(t, w.pebble, removed.Leaf); st != "Revoked" {
-			t.Errorf("removed certificate status at the CA: %s, want Revoked", st)
+		removedAt := time.Now()
+		checked := 0
+		for _, v := range versions {
+			if !v.NotAfter.After(removedAt) {
+				continue // expired before the removal: nothing to revoke
+			}
+			checked++
+			b, _ := pem.Decode(v.CertPEM)
+			leaf, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := certStatus(t, w.pebble, leaf); st != "Revoked" {
+				t.Errorf("removed certificate version %d (of %d) at the CA: %s, want Revoked", v.Number, len(versions), st)
+			}
+		}
+		if checked < 2 {
+			t.Errorf("only %d versions were still valid at removal, want the current one and a superseded one", checked)
 		}
 	})
 
