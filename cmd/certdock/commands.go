@@ -306,13 +306,13 @@ func statusRows(ctx context.Context, cfg *config.Config) (rows []statusRow, bad 
 				due := d.RenewAt
 				r.RenewalDue = &due
 			}
+			// The state is the certificate's own (valid, due, expired);
+			// what certdock will do with it, and why, is in Next.
 			switch {
 			case !now.Before(l.NotAfter):
 				r.State = "EXPIRED"
-			case d.Urgency == controller.UrgencyDue:
+			case d.Reason == controller.ReasonARIWindow, d.Reason == controller.ReasonRenewalWindow:
 				r.State = "due"
-			case d.Urgency == controller.UrgencyNow:
-				r.State = "re-issue: " + string(d.Reason)
 			default:
 				r.State = "ok"
 			}
@@ -324,7 +324,7 @@ func statusRows(ctx context.Context, cfg *config.Config) (rows []statusRow, bad 
 
 func printStatus(w io.Writer, rows []statusRow) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDOMAINS\tNOT AFTER\tDAYS LEFT\tRENEWAL DUE\tSOURCE\tTARGETS\tSTATE\tNEXT")
+	fmt.Fprintln(tw, "NAME\tDOMAINS\tNOT AFTER\tDAYS LEFT\tRENEWAL DUE\tSOURCE\tTARGETS\tNEXT\tSTATE")
 	day := func(t *time.Time) string {
 		if t == nil {
 			return "-"
@@ -346,7 +346,7 @@ func printStatus(w io.Writer, rows []statusRow) {
 		if r.Failures > 0 {
 			st += fmt.Sprintf("; FAILING (%d in a row, next attempt %s): %s", r.Failures, r.NextAttempt.UTC().Format("2006-01-02 15:04:05"), r.LastError)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, domains, day(r.NotAfter), days, day(r.RenewalDue), r.Source, targets, st, r.Next)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, domains, day(r.NotAfter), days, day(r.RenewalDue), r.Source, targets, r.Next, st)
 	}
 	tw.Flush()
 }

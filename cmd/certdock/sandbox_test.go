@@ -250,6 +250,35 @@ func TestSandboxEndToEnd(t *testing.T) {
 			}
 		}
 	})
+
+	// Status asks the controller's own decision chain: a line whose
+	// domains changed is shown as re-issued now, and why.
+	t.Run("status after a domains change", func(t *testing.T) {
+		path := filepath.Join(dir, "domains.conf")
+		conf, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edited := strings.Replace(string(conf), "ldap.example.com", "ldap.example.com ldaps.example.com", 1)
+		if err := os.WriteFile(path, []byte(edited), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := runCmd(t, "status", "--json")
+		var rows []statusRow
+		if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, r.stdout)
+		}
+		for _, row := range rows {
+			if row.Name != "ldap.example.com" {
+				continue
+			}
+			if row.Reason != "domains changed" || !strings.HasPrefix(row.Next, "re-issue now: domains changed (ldap.example.com → ldap.example.com,ldaps.example.com)") {
+				t.Errorf("changed line: reason %q, next %q", row.Reason, row.Next)
+			}
+			return
+		}
+		t.Errorf("status lacks ldap.example.com: %s", r.stdout)
+	})
 }
 
 func TestSandboxLogs(t *testing.T) {
