@@ -9,9 +9,9 @@ import (
 // engine is the part of the Docker SDK this package calls, and nothing
 // more: each method is one of client.APIClient's, with the same signature.
 // A Client holds an engine rather than a *client.Client so that its
-// decisions (what to restart, when a force-update has converged, what an
-// exec's exit code means) are unit-tested against a fake; the end-to-end
-// tests then prove the wiring against a real daemon.
+// decisions (what to restart, when a service update has converged, what an
+// exec's exit code means, when a secret is in use) are unit-tested against
+// a fake; the end-to-end tests then prove the wiring against a real daemon.
 //
 // It is not client.APIClient itself: that interface has over a hundred
 // methods, so a fake of it would either stub them all or embed the
@@ -21,6 +21,7 @@ type engine interface {
 	containerAPI
 	execAPI
 	serviceAPI
+	secretAPI
 	systemAPI
 	connAPI
 }
@@ -46,6 +47,14 @@ type serviceAPI interface {
 	ServiceInspect(ctx context.Context, serviceID string, options client.ServiceInspectOptions) (client.ServiceInspectResult, error)
 	ServiceUpdate(ctx context.Context, serviceID string, options client.ServiceUpdateOptions) (client.ServiceUpdateResult, error)
 	TaskList(ctx context.Context, options client.TaskListOptions) (client.TaskListResult, error)
+}
+
+// secretAPI creates, lists, inspects and removes Swarm secrets.
+type secretAPI interface {
+	SecretCreate(ctx context.Context, options client.SecretCreateOptions) (client.SecretCreateResult, error)
+	SecretList(ctx context.Context, options client.SecretListOptions) (client.SecretListResult, error)
+	SecretInspect(ctx context.Context, id string, options client.SecretInspectOptions) (client.SecretInspectResult, error)
+	SecretRemove(ctx context.Context, id string, options client.SecretRemoveOptions) (client.SecretRemoveResult, error)
 }
 
 // systemAPI asks the daemon about itself and follows its events.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -42,8 +43,9 @@ type fakeEngine struct {
 	restarts   []client.ContainerRestartOptions
 	kills      []client.ContainerKillOptions
 
-	exec fakeExec
-	svc  fakeService
+	exec    fakeExec
+	svc     fakeService
+	secrets fakeSecrets
 	// cancel is called where a fakeProgress asks for it.
 	cancel context.CancelFunc
 
@@ -106,6 +108,27 @@ type fakeService struct {
 	updated  bool
 	polls    int
 	cur      fakeProgress
+}
+
+// fakeSecrets is Swarm's secret store. Like Swarm, SecretCreate refuses a
+// name in use, SecretList filters by name prefix and by label, and
+// SecretRemove refuses a secret that the spec (not the previous spec) of a
+// service in fakeService.list refers to.
+type fakeSecrets struct {
+	items []swarm.Secret
+	// createErr, listErr and removeErr fail every such call; inspectErr
+	// fails SecretInspect unless it is nil.
+	createErr, listErr, inspectErr, removeErr error
+	// vanish removes the secret named so as a create of that name fails,
+	// as if another writer removed it right then.
+	vanish string
+	// ignoreFilters makes SecretList return every secret, as a daemon
+	// that does not know a filter would.
+	ignoreFilters bool
+
+	creates []client.SecretCreateOptions
+	lists   []client.SecretListOptions
+	removed []string
 }
 
 // fakeProgress is the state of a service update at one inspection.
@@ -366,6 +389,8 @@ func (f *fakeEngine) ServiceUpdate(ctx context.Context, id string, opts client.S
 	if f.svc.updateErr != nil {
 		return client.ServiceUpdateResult{}, f.svc.updateErr
 	}
+	prev := s.Spec
+	s.PreviousSpec = &prev
 	s.Spec = opts.Spec
 	s.Version.Index++
 	f.svc.updated = true
@@ -384,6 +409,123 @@ func (f *fakeEngine) TaskList(ctx context.Context, opts client.TaskListOptions) 
 	}
 	f.svc.taskOpts = append(f.svc.taskOpts, opts)
 	return client.TaskListResult{Items: f.svc.cur.tasks}, f.svc.cur.tasksErr
+}
+
+// SecretCreate implements engine.
+func (f *fakeEngine) SecretCreate(ctx context.Context, opts client.SecretCreateOptions) (client.SecretCreateResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	name := opts.Spec.Name
+	if err := f.record(ctx, "SecretCreate", name); err != nil {
+		return client.SecretCreateResult{}, err
+	}
+	if f.secrets.createErr != nil {
+		return client.SecretCreateResult{}, f.secrets.createErr
+	}
+	if slices.ContainsFunc(f.secrets.items, func(s swarm.Secret) bool { return s.Spec.Name == name }) {
+		if f.secrets.vanish == name {
+			f.secrets.items = slices.DeleteFunc(f.secrets.items, func(s swarm.Secret) bool { return s.Spec.Name == name })
+		}
+		return client.SecretCreateResult{}, fmt.Errorf("rpc error: code = AlreadyExists desc = secret %s already exists: %w", name, cerrdefs.ErrConflict)
+	}
+	f.secrets.creates = append(f.secrets.creates, opts)
+	id := fmt.Sprintf("newsecret%d", len(f.secrets.creates))
+	spec := opts.Spec
+	spec.Data = nil // never returned
+	f.secrets.items = append(f.secrets.items, swarm.Secret{ID: id, Meta: swarm.Meta{CreatedAt: time.Now()}, Spec: spec})
+	return client.SecretCreateResult{ID: id}, nil
+}
+
+// SecretList implements engine: a secret matches when its name starts with
+// one of the name filters (if any) and it has every label filter ("key"
+// or "key=value").
+func (f *fakeEngine) SecretList(ctx context.Context, opts client.SecretListOptions) (client.SecretListResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record(ctx, "SecretList", ""); err != nil {
+		return client.SecretListResult{}, err
+	}
+	f.secrets.lists = append(f.secrets.lists, opts)
+	if f.secrets.listErr != nil {
+		return client.SecretListResult{}, f.secrets.listErr
+	}
+	var out []swarm.Secret
+	for _, s := range f.secrets.items {
+		if f.secrets.ignoreFilters || secretMatches(s, opts.Filters) {
+			out = append(out, s)
+		}
+	}
+	return client.SecretListResult{Items: out}, nil
+}
+
+// secretMatches applies Swarm's name-prefix and label filters.
+func secretMatches(s swarm.Secret, filters client.Filters) bool {
+	if names := filters["name"]; len(names) > 0 {
+		ok := false
+		for n := range names {
+			ok = ok || strings.HasPrefix(s.Spec.Name, n)
+		}
+		if !ok {
+			return false
+		}
+	}
+	for l := range filters["label"] {
+		k, v, hasValue := strings.Cut(l, "=")
+		got, ok := s.Spec.Labels[k]
+		if !ok || (hasValue && got != v) {
+			return false
+		}
+	}
+	return true
+}
+
+// SecretInspect implements engine, looking the secret up as the daemon
+// does: by ID, by name, then by ID prefix.
+func (f *fakeEngine) SecretInspect(ctx context.Context, id string, _ client.SecretInspectOptions) (client.SecretInspectResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record(ctx, "SecretInspect", id); err != nil {
+		return client.SecretInspectResult{}, err
+	}
+	if f.secrets.inspectErr != nil {
+		return client.SecretInspectResult{}, f.secrets.inspectErr
+	}
+	for _, match := range []func(swarm.Secret) bool{
+		func(s swarm.Secret) bool { return s.ID == id },
+		func(s swarm.Secret) bool { return s.Spec.Name == id },
+		func(s swarm.Secret) bool { return strings.HasPrefix(s.ID, id) },
+	} {
+		if i := slices.IndexFunc(f.secrets.items, match); i >= 0 {
+			return client.SecretInspectResult{Secret: f.secrets.items[i]}, nil
+		}
+	}
+	return client.SecretInspectResult{}, notFound("secret", id)
+}
+
+// SecretRemove implements engine.
+func (f *fakeEngine) SecretRemove(ctx context.Context, id string, _ client.SecretRemoveOptions) (client.SecretRemoveResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record(ctx, "SecretRemove", id); err != nil {
+		return client.SecretRemoveResult{}, err
+	}
+	if f.secrets.removeErr != nil {
+		return client.SecretRemoveResult{}, f.secrets.removeErr
+	}
+	i := slices.IndexFunc(f.secrets.items, func(s swarm.Secret) bool { return s.ID == id })
+	if i < 0 {
+		return client.SecretRemoveResult{}, notFound("secret", id)
+	}
+	for _, svc := range f.svc.list {
+		if cs := svc.Spec.TaskTemplate.ContainerSpec; cs != nil &&
+			slices.ContainsFunc(cs.Secrets, func(r *swarm.SecretReference) bool { return r.SecretID == id }) {
+			return client.SecretRemoveResult{}, fmt.Errorf("rpc error: code = InvalidArgument desc = secret '%s' is in use by the following service: %s: %w",
+				f.secrets.items[i].Spec.Name, svc.Spec.Name, cerrdefs.ErrInvalidArgument)
+		}
+	}
+	f.secrets.removed = append(f.secrets.removed, id)
+	f.secrets.items = slices.Delete(f.secrets.items, i, i+1)
+	return client.SecretRemoveResult{}, nil
 }
 
 // Ping implements engine.
