@@ -3,6 +3,7 @@ package cert
 import (
 	"crypto/x509"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"time"
@@ -105,6 +106,49 @@ func (a Action) String() string {
 	return fmt.Sprintf("%s %s", a.Kind, a.Target)
 }
 
+// DeliveryKind is how a certificate is handed to a workload besides the
+// files under live/.
+type DeliveryKind string
+
+// The kinds of delivery.
+const (
+	// DeliverSecrets: the certificate's files as Swarm secrets mounted in
+	// every task of a Swarm service.
+	DeliverSecrets DeliveryKind = "secrets"
+)
+
+// Default modes of delivered files inside the workload.
+const (
+	DefaultDeliveryMode    fs.FileMode = 0o444 // fullchain.pem, cert.pem, chain.pem
+	DefaultDeliveryKeyMode fs.FileMode = 0o400 // privkey.pem
+)
+
+// Delivery is one certificate to keep delivered to one workload, with
+// every option resolved: the labels package fills in the defaults, so a
+// consumer never guesses them.
+type Delivery struct {
+	Kind DeliveryKind
+	// Service is the Swarm service name.
+	Service string
+	// Dir is the directory of the files inside the workload: relative to
+	// /run/secrets (by default the lineage name) or absolute. It is clean,
+	// has no ".." component and is never "/".
+	Dir string
+	// UID and GID own the files, as decimal numbers ("0" by default):
+	// Swarm takes numbers only.
+	UID, GID string
+	// Mode is the permission of fullchain.pem, cert.pem and chain.pem;
+	// KeyMode that of privkey.pem. A certdock.secrets.mode label sets both.
+	Mode, KeyMode fs.FileMode
+}
+
+// String renders the delivery for logs, e.g.
+// "secrets to service api at example.com (uid 0, gid 0, mode 0444, key 0400)".
+func (d Delivery) String() string {
+	return fmt.Sprintf("%s to service %s at %s (uid %s, gid %s, mode %04o, key %04o)",
+		d.Kind, d.Service, d.Dir, d.UID, d.GID, uint32(d.Mode), uint32(d.KeyMode))
+}
+
 // Spec is one desired certificate.
 type Spec struct {
 	// Name is the lineage name: the directory under live/ and archive/.
@@ -119,6 +163,11 @@ type Spec struct {
 	Source Source
 	// Actions run after the certificate gets a new version.
 	Actions []Action
+	// Deliveries are copies of the certificate a workload wants besides
+	// the files under live/ (certdock.secrets). Unlike Actions, which run
+	// once after a new version, a delivery is a state to keep: every pass
+	// checks it and repairs it.
+	Deliveries []Delivery
 }
 
 // SameDomains reports whether two domain lists name the same set of names,

@@ -38,9 +38,23 @@ const (
 	KeyRestart = "restart"
 	KeySignal  = "signal"
 	KeyExec    = "exec"
+	// KeySecrets (true/false) delivers the workload's certificates as
+	// Swarm secrets; only a Swarm service may carry it.
+	KeySecrets = "secrets"
+	// KeySecretsDir is the directory of the files in each task: relative
+	// to /run/secrets or absolute; by default the lineage name.
+	KeySecretsDir = "secrets.dir"
+	// KeySecretsUID and KeySecretsGID own the files: numeric IDs, 0 by
+	// default.
+	KeySecretsUID = "secrets.uid"
+	KeySecretsGID = "secrets.gid"
+	// KeySecretsMode is the octal mode of all four files; by default
+	// 0400 for privkey.pem and 0444 for the others.
+	KeySecretsMode = "secrets.mode"
 )
 
-var knownKeys = []string{KeyDomains, KeyName, KeyCert, KeyRestart, KeySignal, KeyExec}
+var knownKeys = []string{KeyDomains, KeyName, KeyCert, KeyRestart, KeySignal, KeyExec,
+	KeySecrets, KeySecretsDir, KeySecretsUID, KeySecretsGID, KeySecretsMode}
 
 // Error is a problem with one label of one workload.
 type Error struct {
@@ -58,11 +72,14 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Parse reads one workload's labels. It returns the specs the workload
-// defines (with its action attached) and its subscriptions: specs with a
-// Name and Actions but no Domains, meaning "act on me when certificate
-// Name changes". When a label is malformed, the problem is returned and
-// the workload contributes nothing (skipped), so one bad workload never
-// affects the others. allowed may be nil (everything allowed).
+// defines (with its action and delivery attached) and its subscriptions:
+// specs with a Name and Actions or Deliveries but no Domains, meaning
+// "act on me, deliver to me, when certificate Name changes". When a label
+// is malformed, the problem is returned and the workload contributes
+// nothing (skipped), so one bad workload never affects the others. The
+// exception is certdock.secrets and its options: a problem there skips
+// only the delivery, and the certificates are still requested. allowed
+// may be nil (everything allowed).
 func Parse(prefix string, w Workload, allowed *Allowlist) (specs []cert.Spec, problems []error) {
 	get := func(k string) (string, bool) {
 		v, ok := w.Labels[prefix+"."+k]
@@ -73,7 +90,9 @@ func Parse(prefix string, w Workload, allowed *Allowlist) (specs []cert.Spec, pr
 	}
 	for _, k := range slices.Sorted(maps.Keys(w.Labels)) {
 		suffix, ok := strings.CutPrefix(k, prefix+".")
-		if ok && !slices.Contains(knownKeys, suffix) && !strings.Contains(suffix, ".") {
+		// Keys with a dot are left to other tools (prefix.x.y), except
+		// under prefix.secrets., which is certdock's.
+		if ok && !slices.Contains(knownKeys, suffix) && (!strings.Contains(suffix, ".") || strings.HasPrefix(suffix, KeySecrets+".")) {
 			problems = append(problems, &Error{Workload: w.String(), Label: k,
 				Err: fmt.Errorf("unknown label (known: %s)", strings.Join(prefixed(prefix), ", "))})
 		}
@@ -131,6 +150,7 @@ func Parse(prefix string, w Workload, allowed *Allowlist) (specs []cert.Spec, pr
 		fail(actionKey(action), "no certificate to act on: add %s.%s or %s.%s", prefix, KeyDomains, prefix, KeyCert)
 		return nil, problems
 	}
+	problems = append(problems, attachDelivery(prefix, w, get, defined)...)
 	return defined, problems
 }
 

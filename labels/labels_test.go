@@ -185,11 +185,15 @@ func TestSplitCommand(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	f.Add("a.example.com,*.example.com", "", "", "true", "", "nginx -s reload", false)
-	f.Add("x", "n", "c", "", "HUP", "", true)
-	f.Fuzz(func(t *testing.T, domains, name, certs, restart, signal, exec string, service bool) {
+	f.Add("a.example.com,*.example.com", "", "", "true", "", "nginx -s reload", false, "", "", "", "", "")
+	f.Add("x", "n", "c", "", "HUP", "", true, "", "", "", "", "")
+	f.Add("a.example.com", "", "b.example.com", "", "", "", true, "true", "tls/x", "101", "0", "0440")
+	f.Add("", "", "a.example.com", "true", "", "", true, "1", "/etc/../x", "-1", "g", "4755")
+	f.Add("a.example.com", "", "", "", "", "", false, "true", "./a//b/", "", "", "")
+	f.Fuzz(func(t *testing.T, domains, name, certs, restart, signal, exec string, service bool, secrets, dir, uid, gid, mode string) {
 		l := map[string]string{}
-		for k, v := range map[string]string{"domains": domains, "name": name, "cert": certs, "restart": restart, "signal": signal, "exec": exec} {
+		for k, v := range map[string]string{"domains": domains, "name": name, "cert": certs, "restart": restart, "signal": signal, "exec": exec,
+			"secrets": secrets, "secrets.dir": dir, "secrets.uid": uid, "secrets.gid": gid, "secrets.mode": mode} {
 			if v != "" {
 				l["certdock."+k] = v
 			}
@@ -224,6 +228,12 @@ func FuzzParse(f *testing.F) {
 				if a.Kind == cert.Exec && len(a.Command) == 0 {
 					t.Fatal("empty exec")
 				}
+			}
+			if len(s.Deliveries) > 1 || len(s.Deliveries) == 1 && !service {
+				t.Fatalf("deliveries %+v on a %v workload", s.Deliveries, kind)
+			}
+			for _, d := range s.Deliveries {
+				checkDelivery(t, d, "w")
 			}
 		}
 	})
