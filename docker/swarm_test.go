@@ -3,7 +3,6 @@ package docker
 import (
 	"context"
 	"errors"
-	"github.com/certdock/certdock/internal/testenv"
 	"maps"
 	"reflect"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/certdock/certdock/cert"
+	"github.com/certdock/certdock/internal/testenv"
 )
 
 // gwBridge is the network the daemon creates on swarm init and keeps after
@@ -75,13 +75,14 @@ func networkExists(t *testing.T, e *dockerEnv, name string) bool {
 // createService creates a replicated service of one task sleeping in the
 // test image, with labels on the service and the test label on its task
 // containers, and removes it in cleanup, waiting until its task containers
-// are gone (ServiceRemove returns before).
-func (e *dockerEnv) createService(t *testing.T, labels map[string]string) (id, name string) {
+// are gone (ServiceRemove returns before). edit, if any, changes the spec
+// before it is created.
+func (e *dockerEnv) createService(t *testing.T, labels map[string]string, edit ...func(*swarm.ServiceSpec)) (id, name string) {
 	t.Helper()
 	name = "certdock-test-" + randomHex(6)
 	one := uint64(1)
 	init := true
-	res, err := e.api.ServiceCreate(t.Context(), client.ServiceCreateOptions{Spec: swarm.ServiceSpec{
+	spec := swarm.ServiceSpec{
 		Annotations: swarm.Annotations{Name: name, Labels: labels},
 		TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{
 			Image:   e.image,
@@ -90,7 +91,11 @@ func (e *dockerEnv) createService(t *testing.T, labels map[string]string) (id, n
 			Init:    &init,
 		}},
 		Mode: swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &one}},
-	}})
+	}
+	for _, f := range edit {
+		f(&spec)
+	}
+	res, err := e.api.ServiceCreate(t.Context(), client.ServiceCreateOptions{Spec: spec})
 	if err != nil {
 		t.Fatalf("create service: %v", err)
 	}
