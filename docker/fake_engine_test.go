@@ -110,8 +110,9 @@ type fakeService struct {
 	cur      fakeProgress
 }
 
-// fakeSecrets is Swarm's secret store. Like Swarm, SecretCreate refuses a
-// name in use, SecretList filters by name prefix and by label, and
+// fakeSecrets is Swarm's secret store. Like Swarm, it ignores case in
+// names, SecretCreate refuses a name in use, SecretList filters by name
+// prefix and by label, and
 // SecretRemove refuses a secret that the spec (not the previous spec) of a
 // service in fakeService.list refers to.
 type fakeSecrets struct {
@@ -422,9 +423,10 @@ func (f *fakeEngine) SecretCreate(ctx context.Context, opts client.SecretCreateO
 	if f.secrets.createErr != nil {
 		return client.SecretCreateResult{}, f.secrets.createErr
 	}
-	if slices.ContainsFunc(f.secrets.items, func(s swarm.Secret) bool { return s.Spec.Name == name }) {
+	same := func(s swarm.Secret) bool { return strings.EqualFold(s.Spec.Name, name) }
+	if slices.ContainsFunc(f.secrets.items, same) {
 		if f.secrets.vanish == name {
-			f.secrets.items = slices.DeleteFunc(f.secrets.items, func(s swarm.Secret) bool { return s.Spec.Name == name })
+			f.secrets.items = slices.DeleteFunc(f.secrets.items, same)
 		}
 		return client.SecretCreateResult{}, fmt.Errorf("rpc error: code = AlreadyExists desc = secret %s already exists: %w", name, cerrdefs.ErrConflict)
 	}
@@ -463,7 +465,7 @@ func secretMatches(s swarm.Secret, filters client.Filters) bool {
 	if names := filters["name"]; len(names) > 0 {
 		ok := false
 		for n := range names {
-			ok = ok || strings.HasPrefix(s.Spec.Name, n)
+			ok = ok || strings.HasPrefix(strings.ToLower(s.Spec.Name), strings.ToLower(n))
 		}
 		if !ok {
 			return false
@@ -492,7 +494,7 @@ func (f *fakeEngine) SecretInspect(ctx context.Context, id string, _ client.Secr
 	}
 	for _, match := range []func(swarm.Secret) bool{
 		func(s swarm.Secret) bool { return s.ID == id },
-		func(s swarm.Secret) bool { return s.Spec.Name == id },
+		func(s swarm.Secret) bool { return strings.EqualFold(s.Spec.Name, id) },
 		func(s swarm.Secret) bool { return strings.HasPrefix(s.ID, id) },
 	} {
 		if i := slices.IndexFunc(f.secrets.items, match); i >= 0 {

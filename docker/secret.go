@@ -40,8 +40,9 @@ type Secret struct {
 // labels, and returns its ID. Secrets are immutable, so a new version of
 // the data needs a new name.
 //
-// When a secret of that name exists already with the same labels (nil and
-// empty are the same), CreateSecret returns its ID: a caller that crashed
+// When a secret of that name (Swarm ignores case in names) exists already
+// with the same labels (nil and empty are the same), CreateSecret returns
+// its ID: a caller that crashed
 // between creating the secret and using it can simply create it again.
 // Swarm does not return a secret's data, so the data is not compared: the
 // labels are what tell whose secret it is. A secret of that name with other
@@ -129,7 +130,7 @@ func (c *Client) RemoveSecret(ctx context.Context, id string) error {
 		return opError(op, "secret", id, err)
 	}
 	sec := ins.Secret
-	if sec.ID != id && sec.Spec.Name != id {
+	if sec.ID != id && !strings.EqualFold(sec.Spec.Name, id) {
 		// The daemon also matches ID prefixes: not the secret asked for.
 		c.log.Debug("secret to remove is gone already", "secret", id, "prefix_of", sec.ID)
 		return nil
@@ -162,16 +163,17 @@ func (c *Client) RemoveSecret(ctx context.Context, id string) error {
 	return opError(op, "secret", name, err)
 }
 
-// secretByName returns the secret named name, if there is one.
+// secretByName returns the secret named name, if there is one. Swarm
+// compares names regardless of case.
 func (c *Client) secretByName(ctx context.Context, name string) (swarm.Secret, bool, error) {
 	f := client.Filters{}
-	f.Add("name", name) // a prefix: the exact name is picked below
+	f.Add("name", name) // a prefix: the name itself is picked below
 	res, err := c.api.SecretList(ctx, client.SecretListOptions{Filters: f})
 	if err != nil {
 		return swarm.Secret{}, false, err
 	}
 	for _, s := range res.Items {
-		if s.Spec.Name == name {
+		if strings.EqualFold(s.Spec.Name, name) {
 			return s, true, nil
 		}
 	}

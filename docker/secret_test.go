@@ -62,6 +62,12 @@ func TestCreateSecret(t *testing.T) {
 			wantID:   "s4",
 		},
 		{
+			name:     "Swarm ignores case in names",
+			existing: []swarm.Secret{testSecret("s4", "Example.com-V4-Fullchain", ownLabels)},
+			labels:   ownLabels,
+			wantID:   "s4",
+		},
+		{
 			name:     "a longer name with the same prefix is another secret",
 			existing: []swarm.Secret{testSecret("s5", name+"-old", ownLabels), testSecret("s4", name, ownLabels)},
 			labels:   ownLabels,
@@ -233,6 +239,7 @@ func TestRemoveSecret(t *testing.T) {
 	}{
 		{name: "unused", id: "sv1", services: []swarm.Service{using("web", ref(v2), ref(v2)), plugin}, wantRemoved: "sv1"},
 		{name: "by name", id: "example.com-v1", wantRemoved: "sv1"},
+		{name: "by name in another case", id: "Example.com-V1", wantRemoved: "sv1"},
 		{name: "gone", id: "sv7"},
 		{name: "a prefix of another secret's ID is not that secret", id: "sv"},
 		{

@@ -93,9 +93,10 @@ func (c *Client) ServiceSecrets(ctx context.Context, service string) (ServiceSec
 // there between our inspection and our update. Nothing else of the spec
 // changes: it is sent back as inspected, with the registry credentials of
 // the spec and the image not re-resolved, as ForceUpdate does. Each ref
-// names its secret by SecretName; its SecretID is looked up (a SecretID
-// given is ignored), and a secret that does not exist is an error before
-// anything is sent. File, UID, GID and Mode are sent as given. Swarm makes
+// names its secret by SecretName; the secret's ID and name as Swarm spells
+// it (Swarm ignores case in names) are looked up (a SecretID given is
+// ignored), and a secret that does not exist is an error before anything
+// is sent. File, UID, GID and Mode are sent as given. Swarm makes
 // the spec it replaces the service's previous spec, even when refs are the
 // current references.
 //
@@ -189,25 +190,26 @@ func (c *Client) resolveRefs(ctx context.Context, refs []SecretRef) ([]*swarm.Se
 	}
 	f := client.Filters{}
 	for _, r := range refs {
-		f.Add("name", r.SecretName) // prefixes: exact names are picked below
+		f.Add("name", r.SecretName) // prefixes: the names are picked below
 	}
 	res, err := c.api.SecretList(ctx, client.SecretListOptions{Filters: f})
 	if err != nil {
 		return nil, fmt.Errorf("look up secrets: %w", err)
 	}
-	ids := make(map[string]string, len(res.Items))
+	// Swarm compares names regardless of case.
+	byName := make(map[string]swarm.Secret, len(res.Items))
 	for _, s := range res.Items {
-		ids[s.Spec.Name] = s.ID
+		byName[strings.ToLower(s.Spec.Name)] = s
 	}
 	out := make([]*swarm.SecretReference, 0, len(refs))
 	for _, r := range refs {
-		id, ok := ids[r.SecretName]
+		s, ok := byName[strings.ToLower(r.SecretName)]
 		if !ok {
 			return nil, fmt.Errorf("secret %s does not exist", r.SecretName)
 		}
 		out = append(out, &swarm.SecretReference{
-			SecretName: r.SecretName,
-			SecretID:   id,
+			SecretName: s.Spec.Name,
+			SecretID:   s.ID,
 			File:       &swarm.SecretReferenceFileTarget{Name: r.File, UID: r.UID, GID: r.GID, Mode: r.Mode},
 		})
 	}

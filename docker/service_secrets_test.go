@@ -448,6 +448,22 @@ func TestUpdateServiceSecretsCallerDeadline(t *testing.T) {
 	})
 }
 
+// TestUpdateServiceSecretsNameCase checks that a name in another case
+// refers to the secret, under its own spelling: Swarm ignores case.
+func TestUpdateServiceSecretsNameCase(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := secretsEngine([]fakeProgress{{status: updateStatus(swarm.UpdateStateCompleted, svcStarted.Add(time.Hour), "")}})
+		refs := []SecretRef{{SecretName: "EXAMPLE.com-V2", File: "example.com/fullchain.pem", UID: "0", GID: "101", Mode: 0o440}}
+		if err := newFakeClient(t, f, "").UpdateServiceSecrets(t.Context(), svcName, svcVersion, refs); err != nil {
+			t.Fatal(err)
+		}
+		want := []*swarm.SecretReference{fileRef(secV2, "example.com/fullchain.pem")}
+		if got := f.svc.updates[0].Spec.TaskTemplate.ContainerSpec.Secrets; !reflect.DeepEqual(got, want) {
+			t.Errorf("secrets sent = %s, want %s", mustJSON(t, got), mustJSON(t, want))
+		}
+	})
+}
+
 // TestUpdateServiceSecretsEmpty checks that an empty list removes every
 // secret reference, looking no secret up.
 func TestUpdateServiceSecretsEmpty(t *testing.T) {

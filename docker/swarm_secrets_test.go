@@ -131,6 +131,9 @@ func TestSwarmSecrets(t *testing.T) {
 	if again, err := c.CreateSecret(ctx, base+"-v1", []byte(data1), maps.Clone(labels)); err != nil || again != id1 {
 		t.Errorf("CreateSecret v1 again = %q, %v; want %q, the existing secret", again, err, id1)
 	}
+	if again, err := c.CreateSecret(ctx, strings.ToUpper(base)+"-V1", []byte(data1), labels); err != nil || again != id1 {
+		t.Errorf("CreateSecret v1 in capitals = %q, %v; want %q: Swarm ignores case in names", again, err, id1)
+	}
 	others := map[string]string{testLabel: "1", labelKey: "example.com", "owner": "ops"}
 	if _, err := c.CreateSecret(ctx, base+"-v1", []byte(data1), others); !errors.Is(err, ErrSecretExists) {
 		t.Errorf("CreateSecret v1 with other labels: %v, want ErrSecretExists", err)
