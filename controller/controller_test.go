@@ -329,12 +329,14 @@ func TestDesiredSubscriptions(t *testing.T) {
 	lbl := SourceFunc(func(context.Context) ([]cert.Spec, []error) {
 		return []cert.Spec{
 			{Name: "mail.example.com", Source: cert.Source{Kind: cert.FromLabel, Workload: "container postfix"}, Actions: []cert.Action{{Kind: cert.Restart, Target: "postfix"}}},
+			{Name: "mail.example.com", Source: cert.Source{Kind: cert.FromLabel, Workload: "service mail"}, Deliveries: []cert.Delivery{{Kind: cert.DeliverSecrets, Service: "mail"}}},
 			{Name: "nope.example.com", Source: cert.Source{Kind: cert.FromLabel, Workload: "container x"}, Actions: []cert.Action{{Kind: cert.Restart, Target: "x"}}},
 		}, nil
 	})
 	set := New(&memStore{}, &fakeIssuer{}, []Source{file, lbl}, nil, Options{}).desiredSet(context.Background())
 	got, problems := set.specs, set.problems
-	if len(got["mail.example.com"].Actions) != 1 || got["mail.example.com"].Actions[0].Target != "postfix" {
+	if len(got["mail.example.com"].Actions) != 1 || got["mail.example.com"].Actions[0].Target != "postfix" ||
+		len(got["mail.example.com"].Deliveries) != 1 || got["mail.example.com"].Deliveries[0].Service != "mail" {
 		t.Fatalf("subscription not attached: %+v", got["mail.example.com"])
 	}
 	if _, ok := got["nope.example.com"]; ok || len(problems) != 1 || !strings.Contains(problems[0].Error(), "container x: subscribes to certificate \"nope.example.com\"") {

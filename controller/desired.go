@@ -21,8 +21,9 @@ type desiredSet struct {
 // desiredSet merges every source into one set keyed by lineage name. The
 // first source to define a name wins; a later definition with different
 // domains is reported as a conflict, one with the same domains adds its
-// actions. Specs without domains are subscriptions: their actions join the
-// certificate of that name, wherever it is defined.
+// actions and deliveries. Specs without domains are subscriptions: their
+// actions and deliveries join the certificate of that name, wherever it
+// is defined.
 func (c *Controller) desiredSet(ctx context.Context) desiredSet {
 	c.passes.Add(1)
 	out := desiredSet{specs: map[string]cert.Spec{}, complete: true}
@@ -45,6 +46,7 @@ func (c *Controller) desiredSet(ctx context.Context) desiredSet {
 				out.specs[sp.Name] = sp
 			case cert.SameDomains(prev.Domains, sp.Domains):
 				prev.Actions = append(slices.Clip(prev.Actions), sp.Actions...)
+				prev.Deliveries = append(slices.Clip(prev.Deliveries), sp.Deliveries...)
 				out.specs[sp.Name] = prev
 			default:
 				out.problems = append(out.problems, fmt.Errorf("%s: certificate %q conflicts with %s (%s); keeping the latter",
@@ -59,6 +61,7 @@ func (c *Controller) desiredSet(ctx context.Context) desiredSet {
 			continue
 		}
 		target.Actions = append(slices.Clip(target.Actions), sub.Actions...)
+		target.Deliveries = append(slices.Clip(target.Deliveries), sub.Deliveries...)
 		out.specs[sub.Name] = target
 	}
 	return out

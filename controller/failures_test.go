@@ -104,7 +104,7 @@ func TestNextStep(t *testing.T) {
 		rec  Record
 		want string
 	}{
-		{name: "missing", d: Decision{Reason: ReasonMissing, Message: "no certificate yet", Urgency: UrgencyNow}, want: "issue now: missing"},
+		{name: "missing", d: Decision{Reason: ReasonMissing, Urgency: UrgencyNow}, want: "issue now: certificate missing"},
 		{name: "domains changed", d: Decision{Reason: ReasonDomainsChanged, Message: "a → a,b", Urgency: UrgencyNow}, want: "re-issue now: domains changed (a → a,b)"},
 		{name: "key type", d: Decision{Reason: ReasonKeyTypeChanged, Message: "ec256 → rsa2048", Urgency: UrgencyNow}, want: "re-issue now: key type changed (ec256 → rsa2048)"},
 		{name: "ARI", d: Decision{Reason: ReasonValid, RenewAt: renew, RenewBy: ReasonARIWindow}, want: "renew at 2027-01-03 12:00 UTC (ARI window)"},
@@ -115,7 +115,7 @@ func TestNextStep(t *testing.T) {
 		{name: "needs configuration", d: Decision{Reason: ReasonMissing, Urgency: UrgencyNow},
 			rec: Record{Failures: 1, NeedsConfig: true, FailedConfig: "c", NextAttempt: now.Add(6 * time.Hour), LastError: "no token"}, want: "needs configuration: no token"},
 		{name: "backoff over: retry", d: Decision{Reason: ReasonMissing, Urgency: UrgencyNow},
-			rec: Record{Failures: 2, NextAttempt: now.Add(-time.Hour), LastError: "CA down"}, want: "issue now: missing"},
+			rec: Record{Failures: 2, NextAttempt: now.Add(-time.Hour), LastError: "CA down"}, want: "issue now: certificate missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -114,7 +114,7 @@ func Evaluate(in Input) Decision {
 
 func missing(in Input) (Reason, string) {
 	if errors.Is(in.LoadErr, fs.ErrNotExist) || (in.LoadErr == nil && in.Current == nil) {
-		return ReasonMissing, "no certificate yet"
+		return ReasonMissing, ""
 	}
 	return "", ""
 }

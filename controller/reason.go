@@ -7,7 +7,7 @@ type Reason string
 // The reasons, in the order the decision chain checks them.
 const (
 	// ReasonMissing: no version exists yet.
-	ReasonMissing Reason = "missing"
+	ReasonMissing Reason = "certificate missing"
 	// ReasonUnreadable: the current version is broken on disk.
 	ReasonUnreadable Reason = "unreadable"
 	// ReasonDomainsChanged: the names wanted differ from the certificate's.

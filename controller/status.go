@@ -87,7 +87,7 @@ func NextStep(d Decision, rec Record, spec, config string, now time.Time) (strin
 		if d.Reason == ReasonMissing {
 			verb = "issue now"
 		}
-		if d.Message == "" || d.Reason == ReasonMissing {
+		if d.Message == "" {
 			return fmt.Sprintf("%s: %s", verb, d.Reason), now
 		}
 		return fmt.Sprintf("%s: %s (%s)", verb, d.Reason, d.Message), now

@@ -193,6 +193,20 @@ func TestARIWindowFromTheCATriggersRenewal(t *testing.T) {
 	// The CA now suggests renewing immediately.
 	now := time.Now().UTC()
 	setARI(t, w.pebble, lin.Leaf, now.Add(-2*time.Hour), now.Add(-time.Hour))
+	// The previous run recorded the CA's answer; a new process asks again
+	// only once it is stale (the CA's Retry-After, 6 h without one).
+	// Age it as if that time had passed.
+	st, err := a.Store.LoadState()
+	if err != nil || st.Lineages["ari.example.com"] == nil || st.Lineages["ari.example.com"].ARI == nil {
+		t.Fatalf("the ARI answer was not recorded: %v", err)
+	}
+	if next := st.Lineages["ari.example.com"].ARI.NextFetch; time.Until(next) < 5*time.Hour {
+		t.Errorf("the recorded ARI answer is trusted until %v, want ~6 h (Pebble sends no Retry-After)", next)
+	}
+	st.Lineages["ari.example.com"].ARI.NextFetch = now.Add(-time.Minute)
+	if err := a.Store.SaveState(st); err != nil {
+		t.Fatal(err)
+	}
 	res := w.build(t).Controller.RunOnce(context.Background())
 	if len(res.Issued) != 1 || version(a, "ari.example.com") != 2 {
 		t.Fatalf("ARI window did not trigger renewal: %+v", res)
