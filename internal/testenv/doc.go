@@ -28,5 +28,11 @@
 //		// pebble.TLSCAFile to trust it, verify it against pebble.Roots(t).
 //	}
 //
+// StartSwarm builds a real multi-node Docker Swarm on the machine: one
+// dockerd per node, each in its own network namespace on a private bridge
+// (a free 172.16.Y.0/24), torn down completely in a cleanup, including
+// after a failed setup; swarms left by a test process that died without
+// its cleanups are removed by the next StartSwarm. It needs root.
+//
 // This package is for tests only and must never be imported by the binary.
 package testenv
