@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/certdock/certdock/cert"
@@ -244,14 +245,11 @@ func (c *Controller) reconcile(ctx context.Context, q *queue, in intent, only []
 	defer done()
 	type look struct {
 		name string
+		spec cert.Spec
 		d    Decision
 		cur  *cert.Lineage
 	}
-	var (
-		looks []*look
-		wg    sync.WaitGroup
-		sem   = make(chan struct{}, c.opts.Workers)
-	)
+	looks := make([]look, 0, len(set.specs))
 	for name, spec := range set.specs {
 		if only != nil && !slices.Contains(only, name) {
 			continue
@@ -261,16 +259,23 @@ func (c *Controller) reconcile(ctx context.Context, q *queue, in intent, only []
 			c.enqueue(q, name, in) // sync applies the backoff gate
 			continue
 		}
-		l := &look{name: name}
-		looks = append(looks, l)
+		looks = append(looks, look{name: name, spec: spec})
+	}
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range min(c.opts.Workers, len(looks)) {
 		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			l.d, l.cur = c.evaluate(ctx, spec, false, true)
+			for i := next.Add(1) - 1; i < int64(len(looks)); i = next.Add(1) - 1 {
+				l := &looks[i]
+				l.d, l.cur = c.evaluate(ctx, l.spec, false, true)
+			}
 		})
 	}
 	wg.Wait()
-	for _, l := range looks {
+	for i := range looks {
+		l := &looks[i]
 		c.observe(l.name, l.cur, l.d)
 		switch {
 		case l.d.Urgency == UrgencyNow, l.d.Urgency == UrgencyDue && in.due:

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/certdock/certdock/cert"
 )
@@ -21,23 +22,27 @@ import (
 // links pointing at different versions). Version is 0 when the live files
 // are regular files rather than links into archive/.
 //
-// A lineage loaded before is returned from memory while its fingerprint
-// (where each live file points, and the size, mode and modification time
-// of what it reaches, and of the renewal file) is unchanged: a pass over
-// a thousand unchanged lineages then costs a few system calls each
-// instead of reading and parsing every file.
+// A lineage loaded before is returned from memory while its fingerprint is
+// unchanged: the identity and times of live/<name>/ (a new version, a
+// repair or a removal renames links in it) and of the renewal file, and,
+// for a lineage whose live files are regular files, of each of them. A
+// pass over ten thousand unchanged lineages then costs two system calls
+// each instead of reading and parsing every file.
 func (d *Dir) Load(name string) (*cert.Lineage, error) {
 	if err := cert.ValidName(name); err != nil {
 		return nil, fmt.Errorf("store: load: %w", err)
 	}
-	fp, fpOK := d.fingerprint(name)
-	if fpOK {
-		d.cacheMu.Lock()
-		c, hit := d.cache[name]
-		d.cacheMu.Unlock()
-		if hit && c.fp == fp {
-			return cloneLineage(c.lin), nil
-		}
+	d.cacheMu.Lock()
+	c, hit := d.cache[name]
+	d.cacheMu.Unlock()
+	fp, fpOK := d.fingerprint(name, hit && c.lin.Version == 0)
+	if hit && fpOK && c.fp == fp {
+		return shareLineage(c.lin), nil
+	}
+	if !fpOK || !hit || c.lin.Version == 0 {
+		// Take it with the files' stamps too, in case what is read now
+		// turns out to be regular files.
+		fp, fpOK = d.fingerprint(name, true)
 	}
 	r, err := os.OpenRoot(d.root)
 	if err != nil {
@@ -48,11 +53,16 @@ func (d *Dir) Load(name string) (*cert.Lineage, error) {
 	d.cacheMu.Lock()
 	defer d.cacheMu.Unlock()
 	switch {
-	case err == nil && fpOK:
+	case err == nil && fpOK && fp.settled(time.Now()):
 		// The fingerprint was taken before reading: a change made during
-		// the read gives a different fingerprint next time.
+		// the read gives a different fingerprint next time. One made in
+		// the same clock tick as the stamps might not, so a lineage
+		// changed less than a second ago is not kept.
 		if d.cache == nil {
 			d.cache = map[string]cachedLineage{}
+		}
+		if l.Version != 0 {
+			fp.files = [len(kinds)]stamp{}
 		}
 		d.cache[name] = cachedLineage{fp: fp, lin: cloneLineage(l)}
 	default:
@@ -70,41 +80,68 @@ func cloneLineage(l *cert.Lineage) *cert.Lineage {
 	return &cp
 }
 
+// shareLineage copies a cached lineage for a caller: its own struct and
+// domain list; the parsed certificate and its PEM are shared, read-only
+// (nothing in certdock writes to them).
+func shareLineage(l *cert.Lineage) *cert.Lineage {
+	cp := *l
+	cp.Domains = slices.Clone(l.Domains)
+	return &cp
+}
+
 // cachedLineage is a Load result with the fingerprint it was read at.
 type cachedLineage struct {
-	fp  string
+	fp  fingerprint
 	lin *cert.Lineage
 }
 
-// fingerprint describes the files Load reads, cheaply: for each live file,
-// the identity, size, mode and modification time of what it reaches (one
-// stat; where file identities are unknown, the link target too); then
-// the renewal file's. Versions are written under new archive names and links are
-// replaced by rename, so any new version, repair or edit changes it. ok is
-// false when a live file cannot be examined (Load then reports why).
-func (d *Dir) fingerprint(name string) (fp string, ok bool) {
-	var b strings.Builder
-	live := filepath.Join(d.root, liveDir, name)
-	for _, kind := range kinds {
-		// What the live name reaches: a new version, a link moved to
-		// another version or a file rewritten changes its identity
-		// (device and inode), size, mode or modification time.
-		p := filepath.Join(live, kind+".pem")
-		st, err := os.Stat(p)
-		if err != nil {
-			return "", false
+// stamp is what one stat says of a file or directory.
+type stamp struct {
+	dev, ino     uint64
+	mtime, ctime int64
+	size         int64
+	mode         uint32
+	regular      bool
+}
+
+// fingerprint is what Load's cache is checked against.
+type fingerprint struct {
+	dir, renewal stamp
+	// files are the live files' stamps, kept only for lineages whose live
+	// files are regular files (edited in place, not renamed).
+	files [len(kinds)]stamp
+}
+
+// settled reports whether nothing in the fingerprint changed within the
+// last second: file times have the granularity of a clock tick, so a
+// change in the same tick as the stamps would go unseen.
+func (f fingerprint) settled(now time.Time) bool {
+	recent := now.Add(-time.Second).UnixNano()
+	for _, s := range append([]stamp{f.dir, f.renewal}, f.files[:]...) {
+		if s.mtime > recent || s.ctime > recent {
+			return false
 		}
-		if dev, ino, ok := fileID(st); ok {
-			fmt.Fprintf(&b, "%d:%d/%d/%d/%v;", dev, ino, st.ModTime().UnixNano(), st.Size(), st.Mode())
-			continue
+	}
+	return true
+}
+
+// fingerprint stamps live/<name>/ and renewal/<name>.conf, and with files
+// every live file. ok is false when the live directory or a live file
+// cannot be examined (Load then reads, and reports why).
+func (d *Dir) fingerprint(name string, files bool) (fp fingerprint, ok bool) {
+	live := d.root + string(filepath.Separator) + liveDir + string(filepath.Separator) + name
+	if fp.dir, ok = stampOf(live); !ok {
+		return fp, false
+	}
+	fp.renewal, _ = stampOf(d.root + string(filepath.Separator) + renewalDir + string(filepath.Separator) + name + ".conf")
+	if files {
+		for i, kind := range kinds {
+			if fp.files[i], ok = stampOf(live + string(filepath.Separator) + kind + ".pem"); !ok {
+				return fp, false
+			}
 		}
-		target, _ := os.Readlink(p)
-		fmt.Fprintf(&b, "%s>%d/%d/%v;", target, st.ModTime().UnixNano(), st.Size(), st.Mode())
 	}
-	if st, err := os.Stat(filepath.Join(d.root, renewalDir, name+".conf")); err == nil {
-		fmt.Fprintf(&b, "r%d/%d", st.ModTime().UnixNano(), st.Size())
-	}
-	return b.String(), true
+	return fp, true
 }
 
 // liveFile is what one live/<name>/<kind>.pem holds.
@@ -131,10 +168,22 @@ func load(r *os.Root, name string) (*cert.Lineage, error) {
 		return nil, corrupt("%s is not a directory", dir)
 	}
 
+	// The lineage's own directories opened once: each file is then one
+	// lookup instead of a walk from the store's root.
+	lr, err := r.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: load %s: %w", name, err)
+	}
+	defer lr.Close()
+	ar, err := r.OpenRoot(path.Join(archiveDir, name))
+	if err == nil {
+		defer ar.Close()
+	} else {
+		ar = nil // live files written in place: no archive
+	}
 	var files [len(kinds)]liveFile
 	for i, kind := range kinds {
-		p := path.Join(dir, kind+".pem")
-		lf, err := readLive(r, p, kind)
+		lf, err := readLiveIn(r, lr, ar, name, kind)
 		if errors.Is(err, fs.ErrPermission) {
 			return nil, fmt.Errorf("store: load %s: %w", name, err)
 		}
@@ -178,6 +227,30 @@ func load(r *os.Root, name string) (*cert.Lineage, error) {
 
 // readLive reads one live file, following its link inside the root only,
 // and says what went wrong in terms an operator can act on.
+// readLiveIn is readLive for load, with the lineage's live and archive
+// directories already open (ar nil when there is none): a link in the
+// form certdock writes is read through ar, anything else the long way.
+func readLiveIn(r, lr, ar *os.Root, name, kind string) (liveFile, error) {
+	base := kind + ".pem"
+	fi, err := lr.Lstat(base)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 || ar == nil {
+		return readLive(r, path.Join(liveDir, name, base), kind)
+	}
+	lf := liveFile{link: true}
+	if lf.target, err = lr.Readlink(base); err != nil {
+		return readLive(r, path.Join(liveDir, name, base), kind)
+	}
+	k, n, ok := parseArchiveBase(path.Base(lf.target))
+	if !ok || k != kind || lf.target != linkTarget(name, kind, n) {
+		return readLive(r, path.Join(liveDir, name, base), kind)
+	}
+	lf.version = n
+	if lf.data, err = ar.ReadFile(archiveBase(kind, n)); err != nil {
+		return readLive(r, path.Join(liveDir, name, base), kind) // for its error
+	}
+	return lf, nil
+}
+
 func readLive(r *os.Root, p, kind string) (liveFile, error) {
 	var lf liveFile
 	fi, err := r.Lstat(p)

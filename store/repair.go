@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"strings"
@@ -50,8 +51,18 @@ func (d *Dir) Repair() ([]string, error) {
 		repaired []string
 		errs     []error
 	)
+	// Leftover temporary renewal files, of every lineage at once: reading
+	// renewal/ once per lineage made a start-up over N lineages cost N²
+	// directory entries.
+	if err := removeTemps(r, renewalDir, ""); err != nil {
+		errs = append(errs, fmt.Errorf("store: repair %s: %w", renewalDir, err))
+	}
+	memo := loadVerified(r)
+	orig := maps.Clone(memo)
+	seen := map[string]bool{}
 	for _, name := range names {
-		changed, err := d.repairLineage(r, name)
+		seen[name] = true
+		changed, err := d.repairLineage(r, name, memo)
 		if changed {
 			repaired = append(repaired, name)
 		}
@@ -59,19 +70,38 @@ func (d *Dir) Repair() ([]string, error) {
 			errs = append(errs, fmt.Errorf("store: repair %s: %w", name, err))
 		}
 	}
+	for name := range memo {
+		if !seen[name] {
+			delete(memo, name) // removed lineages leave the memo
+		}
+	}
+	if !maps.Equal(orig, memo) {
+		if err := saveVerified(r, memo); err != nil {
+			errs = append(errs, fmt.Errorf("store: repair: %w", err))
+		}
+	}
 	return repaired, errors.Join(errs...)
 }
 
 // repairLineage repairs one lineage and reports whether links moved.
-func (d *Dir) repairLineage(r *os.Root, name string) (bool, error) {
+func (d *Dir) repairLineage(r *os.Root, name string, memo verifiedMemo) (bool, error) {
+	if e, ok := memo[name]; ok {
+		if st, ok := d.lineageStamps(name, e.Version); ok && st == e.Stamps {
+			// Verified by an earlier start-up, and neither its
+			// directories nor that version's files changed since: no
+			// link moved, no temporary file appeared. Not read and
+			// parsed again, so a start-up over thousands of lineages
+			// stays cheap.
+			return false, nil
+		}
+	}
 	live, arch := path.Join(liveDir, name), path.Join(archiveDir, name)
 	var errs []error
 	for _, dir := range []string{live, arch} {
 		errs = append(errs, removeTemps(r, dir, ""))
 	}
-	errs = append(errs, removeTemps(r, renewalDir, "."+name+".conf.tmp-"))
 
-	changed, err := relinkLineage(r, name)
+	changed, err := d.relinkLineage(r, name, memo)
 	if err == nil {
 		var moved bool
 		moved, err = repointPFX(r, name)
@@ -82,7 +112,7 @@ func (d *Dir) repairLineage(r *os.Root, name string) (bool, error) {
 
 // relinkLineage decides which version a lineage's links should point at
 // and moves the ones that do not.
-func relinkLineage(r *os.Root, name string) (bool, error) {
+func (d *Dir) relinkLineage(r *os.Root, name string, memo verifiedMemo) (bool, error) {
 	live := path.Join(liveDir, name)
 	var (
 		targets  [len(kinds)]string
@@ -151,6 +181,19 @@ func relinkLineage(r *os.Root, name string) (bool, error) {
 	}
 
 	changed := false
+	defer func() {
+		if memo == nil {
+			return
+		}
+		// Stamped after the links moved (and before a PFX link is
+		// re-pointed, which changes live/ and costs one more full check
+		// at the next start-up).
+		if st, ok := d.lineageStamps(name, want); ok {
+			memo[name] = verifiedEntry{Version: want, Stamps: st}
+		} else {
+			delete(memo, name)
+		}
+	}()
 	for _, kind := range linkOrder {
 		i := kindIndex(kind)
 		t := linkTarget(name, kind, want)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRepair(t *testing.T) {
@@ -224,4 +225,38 @@ func tempFiles(t *testing.T, d *Dir) []string {
 		return nil
 	})
 	return out
+}
+
+// A start-up after a verified one does not parse unchanged versions again
+// (the memo), yet a version damaged since is still found and repaired.
+func TestRepairMemo(t *testing.T) {
+	const name = "example.com"
+	d := New(filepath.Join(t.TempDir(), "le"), Options{})
+	saveVersions(t, d, name, 3)
+	if repaired, err := d.Repair(); err != nil || len(repaired) != 0 {
+		t.Fatalf("first repair: %v, %v", repaired, err)
+	}
+	data, err := os.ReadFile(filepath.Join(d.root, "certdock", "verified.json"))
+	if err != nil || !strings.Contains(string(data), `"example.com":{"version":3,`) {
+		t.Fatalf("verified memo: %s, %v", data, err)
+	}
+	if strings.Contains(string(data), "PRIVATE") {
+		t.Fatal("the memo holds key material")
+	}
+	// Damage the verified version after the fact: a different key (at
+	// least a clock tick after it was written: file times have a tick's
+	// granularity).
+	time.Sleep(20 * time.Millisecond)
+	write(t, archivePath(d, name, "privkey", 3), testBundle(t, bundleOpts{}).PrivateKey)
+	repaired, err := d.Repair()
+	if err != nil || !slices.Equal(repaired, []string{name}) {
+		t.Fatalf("repair after damage: %v, %v", repaired, err)
+	}
+	if got := linkVersions(t, d, name); got != allAt(2) {
+		t.Fatalf("links at %v, want version 2", got)
+	}
+	data, _ = os.ReadFile(filepath.Join(d.root, "certdock", "verified.json"))
+	if !strings.Contains(string(data), `"example.com":{"version":2,`) {
+		t.Fatalf("memo not updated: %s", data)
+	}
 }

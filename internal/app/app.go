@@ -6,6 +6,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-acme/lego/v5/challenge"
@@ -165,14 +167,18 @@ type domainsSource struct {
 	path  string
 	swarm bool
 	log   *slog.Logger
+
+	mu   sync.Mutex
+	last *parsedDomains // the last parse, reused while the bytes are the same
 }
 
 // Desired implements controller.Source. domains.conf is complete when it
 // was read whole and clean: while it is missing, unreadable or has a bad
 // line (which may be a certificate's line with a typo), nothing defined
-// by it is removed.
+// by it is removed. A file whose bytes did not change since the last pass
+// is not parsed again.
 func (d *domainsSource) Desired(context.Context) ([]cert.Spec, []error, bool) {
-	f, err := os.Open(d.path)
+	data, err := os.ReadFile(d.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		d.log.Warn("no domains.conf: no certificates requested from it", "file", d.path)
 		return nil, nil, false
@@ -180,13 +186,25 @@ func (d *domainsSource) Desired(context.Context) ([]cert.Spec, []error, bool) {
 	if err != nil {
 		return nil, []error{fmt.Errorf("%s: %w (%w)", d.path, err, controller.ErrSourceUnavailable)}, false
 	}
-	defer f.Close()
-	specs, problems := config.ParseDomains(d.path, f)
-	complete := len(problems) == 0
-	if d.swarm {
-		problems = append(problems, swarmActions(specs)...)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.last == nil || !bytes.Equal(d.last.data, data) {
+		specs, problems := config.ParseDomains(d.path, bytes.NewReader(data))
+		complete := len(problems) == 0
+		if d.swarm {
+			problems = append(problems, swarmActions(specs)...)
+		}
+		d.last = &parsedDomains{data: data, specs: specs, problems: problems, complete: complete}
 	}
-	return specs, problems, complete
+	return slices.Clip(d.last.specs), slices.Clip(d.last.problems), d.last.complete
+}
+
+// parsedDomains is one parse of domains.conf, kept with its bytes.
+type parsedDomains struct {
+	data     []byte
+	specs    []cert.Spec
+	problems []error
+	complete bool
 }
 
 // swarmActions turns restarts into service force-updates and drops execs,
