@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -208,7 +210,7 @@ func load(r *os.Root, name string) (*cert.Lineage, error) {
 	if !keyMatches(leaf, key) {
 		return nil, corrupt("privkey.pem does not match cert.pem")
 	}
-	if full, err := firstCert(fullF.data); err != nil || !bytes.Equal(full.Raw, leaf.Raw) {
+	if b, _ := pem.Decode(fullF.data); b == nil || b.Type != pemCertificate || !bytes.Equal(b.Bytes, leaf.Raw) {
 		return nil, corrupt("fullchain.pem does not start with the certificate of cert.pem")
 	}
 
@@ -221,7 +223,7 @@ func load(r *os.Root, name string) (*cert.Lineage, error) {
 		KeyType:   keyTypeOf(leaf.PublicKey),
 		Server:    readServer(r, name),
 		Leaf:      leaf,
-		CertPEM:   encodeCert(leaf),
+		CertPEM:   firstBlock(certF.data, leaf),
 	}, nil
 }
 
@@ -308,4 +310,20 @@ func sameVersion(files [len(kinds)]liveFile) error {
 		parts[i] = fmt.Sprintf("%s %d", kinds[i], f.version)
 	}
 	return fmt.Errorf("live links point at different versions (%s); Repair fixes this", strings.Join(parts, ", "))
+}
+
+// firstBlock returns the PEM text of the first block of data (the
+// certificate leaf was parsed from) as stored, or leaf re-encoded when
+// the file holds anything around it.
+func firstBlock(data []byte, leaf *x509.Certificate) []byte {
+	start := bytes.Index(data, []byte("-----BEGIN "))
+	if start < 0 {
+		return encodeCert(leaf)
+	}
+	_, rest := pem.Decode(data[start:])
+	block := data[start : len(data)-len(rest)]
+	if b, _ := pem.Decode(block); b == nil || !bytes.Equal(b.Bytes, leaf.Raw) || len(b.Headers) > 0 {
+		return encodeCert(leaf)
+	}
+	return bytes.Clone(block)
 }

@@ -159,14 +159,40 @@ func confUnquote(v string) string {
 // readServer returns the ACME directory URL recorded for a lineage, or ""
 // when the renewal file is missing or unreadable.
 func readServer(r *os.Root, name string) string {
-	f, err := r.Open(renewalPath(name))
-	if err != nil {
+	data, err := r.ReadFile(renewalPath(name))
+	if err != nil || len(data) > 1<<20 {
 		return ""
 	}
-	defer f.Close()
-	conf, err := parseRenewalConf(io.LimitReader(f, 1<<20))
-	if err != nil {
-		return ""
+	return renewalServer(data)
+}
+
+// renewalServer finds renewalparams.server in a renewal file as
+// parseRenewalConf would, without building the whole map (Load reads it
+// for every lineage). A malformed file gives "".
+func renewalServer(data []byte) string {
+	section, server := "", ""
+	for len(data) > 0 {
+		var line []byte
+		line, data, _ = bytes.Cut(data, []byte("\n"))
+		s := strings.TrimSpace(string(line))
+		switch {
+		case s == "" || s[0] == '#':
+			continue
+		case s[0] == '[':
+			if !strings.HasSuffix(s, "]") {
+				return ""
+			}
+			section = strings.TrimSpace(strings.Trim(s, "[]"))
+			continue
+		}
+		key, value, ok := strings.Cut(s, "=")
+		key = strings.TrimSpace(key)
+		if !ok || key == "" {
+			return ""
+		}
+		if section == "renewalparams" && key == "server" {
+			server = confUnquote(strings.TrimSpace(value))
+		}
 	}
-	return conf["renewalparams.server"]
+	return server
 }
