@@ -86,6 +86,7 @@ type Controller struct {
 	pending  []string           // names changed since actions last ran
 	results  map[string]outcome // a one-shot run's outcomes, nil in the daemon
 	reported map[string]bool
+	noted    map[string]wantedNote // recordWanted's memory; used by passes only
 }
 
 // New builds a Controller. actor may be nil (no Docker): actions are then

@@ -84,7 +84,8 @@ type Actor interface {
 }
 
 // Memory persists Records (certdock's state file). Implementations must be
-// safe for concurrent use.
+// safe for concurrent use. A Record from Get may share its Targets and ARI
+// with the Memory: callers replace them, never modify them in place.
 type Memory interface {
 	Get(name string) (Record, bool)
 	Put(name string, r Record)

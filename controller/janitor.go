@@ -56,9 +56,18 @@ func (c *Controller) prune(ctx context.Context, set desiredSet) {
 // recordWanted refreshes each wanted certificate's record (origin, last
 // wanted, source, targets) and adopts a lineage written by another tool
 // (certbot) that domains.conf lists: removal rules apply to it from now.
+// A certificate whose source and actions are those recorded less than a
+// minute ago is skipped without reading its record (minute resolution is
+// plenty for a grace period of days, and keeps a no-op pass cheap).
 func (c *Controller) recordWanted(specs map[string]cert.Spec) {
 	now := c.opts.Now()
+	if c.noted == nil {
+		c.noted = map[string]wantedNote{}
+	}
 	for name, spec := range specs {
+		if n, ok := c.noted[name]; ok && n.source == spec.Source && sameActions(n.actions, spec.Actions) && now.Sub(n.at) <= time.Minute {
+			continue
+		}
 		rec, _ := c.opts.Memory.Get(name)
 		adopt := false
 		if !rec.Owned && spec.Source.Kind == cert.FromFile {
@@ -67,17 +76,35 @@ func (c *Controller) recordWanted(specs map[string]cert.Spec) {
 				c.log.Info("adopted an existing lineage listed in domains.conf", "cert", name)
 			}
 		}
-		// Minute resolution is plenty for a grace period of days, and
-		// keeps the state file from being rewritten on every pass.
 		src, targets := spec.Source.String(), actionTexts(spec.Actions)
 		if adopt || rec.Origin != spec.Source.Kind || now.Sub(rec.LastWanted) > time.Minute ||
 			rec.Source != src || !slices.Equal(rec.Targets, targets) {
-			c.update(name, func(r *Record) {
+			rec = c.update(name, func(r *Record) {
 				r.Owned = r.Owned || adopt
 				r.LastWanted, r.Origin, r.Source, r.Targets = now, spec.Source.Kind, src, targets
 			})
 		}
+		c.noted[name] = wantedNote{source: spec.Source, actions: slices.Clone(spec.Actions), at: rec.LastWanted}
 	}
+	for name := range c.noted {
+		if _, ok := specs[name]; !ok {
+			delete(c.noted, name)
+		}
+	}
+}
+
+// wantedNote is what recordWanted last recorded of a certificate.
+type wantedNote struct {
+	source  cert.Source
+	actions []cert.Action
+	at      time.Time // the record's LastWanted
+}
+
+// sameActions compares two action lists field by field.
+func sameActions(a, b []cert.Action) bool {
+	return slices.EqualFunc(a, b, func(x, y cert.Action) bool {
+		return x.Kind == y.Kind && x.Target == y.Target && x.Service == y.Service && x.Signal == y.Signal && slices.Equal(x.Command, y.Command)
+	})
 }
 
 // remove revokes (when asked) every still-valid version of a lineage and

@@ -244,22 +244,17 @@ func (c *Controller) reconcile(ctx context.Context, q *queue, in intent, only []
 	done := c.opts.Memory.Defer() // ARI answers of every certificate: persisted once
 	defer done()
 	type look struct {
-		name string
-		spec cert.Spec
-		d    Decision
-		cur  *cert.Lineage
+		name  string
+		queue bool // queued without a decision
+		d     Decision
+		cur   *cert.Lineage
 	}
 	looks := make([]look, 0, len(set.specs))
-	for name, spec := range set.specs {
+	for name := range set.specs {
 		if only != nil && !slices.Contains(only, name) {
 			continue
 		}
-		rec, _ := c.opts.Memory.Get(name)
-		if in.force || rec.Failures > 0 {
-			c.enqueue(q, name, in) // sync applies the backoff gate
-			continue
-		}
-		looks = append(looks, look{name: name, spec: spec})
+		looks = append(looks, look{name: name})
 	}
 	var (
 		next atomic.Int64
@@ -269,13 +264,21 @@ func (c *Controller) reconcile(ctx context.Context, q *queue, in intent, only []
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(len(looks)); i = next.Add(1) - 1 {
 				l := &looks[i]
-				l.d, l.cur = c.evaluate(ctx, l.spec, false, true)
+				rec, _ := c.opts.Memory.Get(l.name)
+				if l.queue = in.force || rec.Failures > 0; l.queue {
+					continue // forced, or failing: its sync applies the backoff gate
+				}
+				l.d, l.cur = c.evaluate(ctx, set.specs[l.name], rec, false, true)
 			}
 		})
 	}
 	wg.Wait()
 	for i := range looks {
 		l := &looks[i]
+		if l.queue {
+			c.enqueue(q, l.name, in)
+			continue
+		}
 		c.observe(l.name, l.cur, l.d)
 		switch {
 		case l.d.Urgency == UrgencyNow, l.d.Urgency == UrgencyDue && in.due:

@@ -61,7 +61,7 @@ func (c *Controller) Status(ctx context.Context) ([]CertStatus, []error) {
 		}
 		if spec, ok := set.specs[n]; ok {
 			st.Spec = &spec
-			st.Decision, _ = c.evaluate(ctx, spec, false, false)
+			st.Decision, _ = c.evaluate(ctx, spec, st.Record, false, false)
 			st.Next, st.NextAt = NextStep(st.Decision, st.Record, specTag(spec), c.opts.ConfigTag, now)
 		} else {
 			st.Next = unwantedStep(st.Record, c.opts.LabelGrace)

@@ -36,9 +36,11 @@ type outcome struct {
 	err  error
 }
 
-// evaluate loads the current lineage and decides. ask allows asking the
-// CA for a renewal window that is not recorded fresh (status does not).
-func (c *Controller) evaluate(ctx context.Context, spec cert.Spec, force, ask bool) (Decision, *cert.Lineage) {
+// evaluate loads the current lineage and decides, with rec the
+// certificate's record as just read (its recorded ARI window). ask allows
+// asking the CA for a renewal window that is not recorded fresh (status
+// does not).
+func (c *Controller) evaluate(ctx context.Context, spec cert.Spec, rec Record, force, ask bool) (Decision, *cert.Lineage) {
 	cur, err := c.store.Load(spec.Name)
 	now := c.opts.Now()
 	in := Input{
@@ -51,7 +53,6 @@ func (c *Controller) evaluate(ctx context.Context, spec cert.Spec, force, ask bo
 	if err != nil {
 		in.Current, cur = nil, nil
 	} else {
-		rec, _ := c.opts.Memory.Get(spec.Name)
 		in.ARIStart, in.ARIEnd = c.ariWindow(ctx, spec.Name, cur, &rec, ask)
 	}
 	return Evaluate(in), cur
@@ -86,7 +87,8 @@ func (c *Controller) sync(ctx context.Context, q *queue, name string) outcome {
 		return outcome{kind: outGone}
 	}
 	// Decide after taking the lock: another process may just have renewed.
-	d, cur := c.evaluate(ctx, spec, in.force, true)
+	rec, _ = c.opts.Memory.Get(name) // read again under the lock
+	d, cur := c.evaluate(ctx, spec, rec, in.force, true)
 	c.observe(name, cur, d)
 	switch {
 	case !d.Issue():

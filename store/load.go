@@ -37,14 +37,18 @@ func (d *Dir) Load(name string) (*cert.Lineage, error) {
 	d.cacheMu.Lock()
 	c, hit := d.cache[name]
 	d.cacheMu.Unlock()
-	fp, fpOK := d.fingerprint(name, hit && c.lin.Version == 0)
+	paths := c.paths
+	if !hit {
+		paths = d.stampPaths(name)
+	}
+	fp, fpOK := paths.fingerprint(hit && c.lin.Version == 0)
 	if hit && fpOK && c.fp == fp {
 		return shareLineage(c.lin), nil
 	}
 	if !fpOK || !hit || c.lin.Version == 0 {
 		// Take it with the files' stamps too, in case what is read now
 		// turns out to be regular files.
-		fp, fpOK = d.fingerprint(name, true)
+		fp, fpOK = paths.fingerprint(true)
 	}
 	r, err := os.OpenRoot(d.root)
 	if err != nil {
@@ -66,7 +70,7 @@ func (d *Dir) Load(name string) (*cert.Lineage, error) {
 		if l.Version != 0 {
 			fp.files = [len(kinds)]stamp{}
 		}
-		d.cache[name] = cachedLineage{fp: fp, lin: cloneLineage(l)}
+		d.cache[name] = cachedLineage{fp: fp, paths: paths, lin: cloneLineage(l)}
 	default:
 		delete(d.cache, name)
 	}
@@ -93,8 +97,25 @@ func shareLineage(l *cert.Lineage) *cert.Lineage {
 
 // cachedLineage is a Load result with the fingerprint it was read at.
 type cachedLineage struct {
-	fp  fingerprint
-	lin *cert.Lineage
+	fp    fingerprint
+	paths stampPaths
+	lin   *cert.Lineage
+}
+
+// stampPaths are the paths a lineage's fingerprint stats, built once.
+type stampPaths struct {
+	live, renewal cpath
+	files         [len(kinds)]cpath
+}
+
+func (d *Dir) stampPaths(name string) stampPaths {
+	sep := string(filepath.Separator)
+	live := d.root + sep + liveDir + sep + name
+	p := stampPaths{live: toCPath(live), renewal: toCPath(d.root + sep + renewalDir + sep + name + ".conf")}
+	for i, kind := range kinds {
+		p.files[i] = toCPath(live + sep + kind + ".pem")
+	}
+	return p
 }
 
 // stamp is what one stat says of a file or directory.
@@ -130,15 +151,14 @@ func (f fingerprint) settled(now time.Time) bool {
 // fingerprint stamps live/<name>/ and renewal/<name>.conf, and with files
 // every live file. ok is false when the live directory or a live file
 // cannot be examined (Load then reads, and reports why).
-func (d *Dir) fingerprint(name string, files bool) (fp fingerprint, ok bool) {
-	live := d.root + string(filepath.Separator) + liveDir + string(filepath.Separator) + name
-	if fp.dir, ok = stampOf(live); !ok {
+func (p stampPaths) fingerprint(files bool) (fp fingerprint, ok bool) {
+	if fp.dir, ok = stampAt(p.live); !ok {
 		return fp, false
 	}
-	fp.renewal, _ = stampOf(d.root + string(filepath.Separator) + renewalDir + string(filepath.Separator) + name + ".conf")
+	fp.renewal, _ = stampAt(p.renewal)
 	if files {
-		for i, kind := range kinds {
-			if fp.files[i], ok = stampOf(live + string(filepath.Separator) + kind + ".pem"); !ok {
+		for i, f := range p.files {
+			if fp.files[i], ok = stampAt(f); !ok {
 				return fp, false
 			}
 		}

@@ -21,8 +21,9 @@ type stateMemory struct {
 
 	mu       sync.Mutex
 	state    *store.State
-	deferred int  // open Defer calls: saving waits for the last
-	dirty    bool // changed while deferred
+	records  map[string]controller.Record // Get's results, shared read-only
+	deferred int                          // open Defer calls: saving waits for the last
+	dirty    bool                         // changed while deferred
 }
 
 var _ controller.Memory = (*stateMemory)(nil)
@@ -62,6 +63,9 @@ func newStateMemory(st *store.Dir, log *slog.Logger) *stateMemory {
 func (m *stateMemory) Get(name string) (controller.Record, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if r, ok := m.records[name]; ok {
+		return r, true
+	}
 	ls, ok := m.state.Lineages[name]
 	if !ok || ls == nil {
 		return controller.Record{}, false
@@ -75,6 +79,10 @@ func (m *stateMemory) Get(name string) (controller.Record, bool) {
 	if a := ls.ARI; a != nil {
 		r.ARI = &controller.ARIRecord{Serial: a.Serial, Start: a.Start, End: a.End, Fetched: a.Fetched, NextFetch: a.NextFetch, Err: a.Err}
 	}
+	if m.records == nil {
+		m.records = map[string]controller.Record{}
+	}
+	m.records[name] = r
 	return r, true
 }
 
@@ -92,6 +100,15 @@ func (m *stateMemory) Put(name string, r controller.Record) {
 		ls.ARI = &store.ARIState{Serial: a.Serial, Start: a.Start, End: a.End, Fetched: a.Fetched, NextFetch: a.NextFetch, Err: a.Err}
 	}
 	m.state.Lineages[name] = ls
+	if m.records == nil {
+		m.records = map[string]controller.Record{}
+	}
+	r.Targets = slices.Clone(r.Targets)
+	if r.ARI != nil {
+		a := *r.ARI
+		r.ARI = &a
+	}
+	m.records[name] = r
 	m.saveLocked()
 }
 
@@ -100,6 +117,7 @@ func (m *stateMemory) Delete(name string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.state.Lineages, name)
+	delete(m.records, name)
 	m.saveLocked()
 }
 
