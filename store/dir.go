@@ -95,6 +95,7 @@ type Dir struct {
 
 	cacheMu sync.Mutex
 	cache   map[string]cachedLineage // Load's results, by lineage name
+	vouched map[string]int           // versions Repair verified (or found verified and unchanged) in this process
 }
 
 // New returns the store rooted at root. Nothing is touched on disk until the

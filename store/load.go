@@ -41,13 +41,13 @@ func (d *Dir) Load(name string) (*cert.Lineage, error) {
 	if !hit {
 		paths = d.stampPaths(name)
 	}
-	fp, fpOK := paths.fingerprint(hit && c.lin.Version == 0)
+	// On a miss, the files' stamps are taken too, in case what is read
+	// now turns out to be regular files.
+	fp, fpOK := paths.fingerprint(!hit || c.lin.Version == 0)
 	if hit && fpOK && c.fp == fp {
 		return shareLineage(c.lin), nil
 	}
-	if !fpOK || !hit || c.lin.Version == 0 {
-		// Take it with the files' stamps too, in case what is read now
-		// turns out to be regular files.
+	if hit && (!fpOK || c.lin.Version != 0) {
 		fp, fpOK = paths.fingerprint(true)
 	}
 	r, err := os.OpenRoot(d.root)
@@ -55,7 +55,10 @@ func (d *Dir) Load(name string) (*cert.Lineage, error) {
 		return nil, fmt.Errorf("store: load %s: %w", name, err)
 	}
 	defer r.Close()
-	l, err := load(r, name)
+	d.cacheMu.Lock()
+	vouched := d.vouched[name]
+	d.cacheMu.Unlock()
+	l, err := load(r, name, vouched)
 	d.cacheMu.Lock()
 	defer d.cacheMu.Unlock()
 	switch {
@@ -174,7 +177,11 @@ type liveFile struct {
 	version int    // from the target's name; 0 if not a link or not numbered
 }
 
-func load(r *os.Root, name string) (*cert.Lineage, error) {
+// load reads and checks a lineage. vouched, when not 0, is the version
+// this process's start-up Repair verified completely (key matching,
+// fullchain starting with the certificate): when every link points at
+// it, only cert.pem is read and parsed.
+func load(r *os.Root, name string, vouched int) (*cert.Lineage, error) {
 	dir := path.Join(liveDir, name)
 	fi, err := r.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -205,7 +212,7 @@ func load(r *os.Root, name string) (*cert.Lineage, error) {
 	}
 	var files [len(kinds)]liveFile
 	for i, kind := range kinds {
-		lf, err := readLiveIn(r, lr, ar, name, kind)
+		lf, err := readLiveIn(r, lr, ar, name, kind, vouched)
 		if errors.Is(err, fs.ErrPermission) {
 			return nil, fmt.Errorf("store: load %s: %w", name, err)
 		}
@@ -223,17 +230,25 @@ func load(r *os.Root, name string) (*cert.Lineage, error) {
 	if err != nil {
 		return nil, corrupt("cert.pem: %v", err)
 	}
-	key, err := parseKey(keyF.data)
-	if err != nil {
-		return nil, corrupt("privkey.pem: %v", err)
+	trusted := vouched != 0 && certF.version == vouched && keyF.version == vouched && fullF.version == vouched &&
+		keyF.data == nil && fullF.data == nil
+	if !trusted {
+		for _, f := range []*liveFile{&fullF, &keyF} {
+			if f.data != nil {
+				continue
+			}
+			kind := "fullchain"
+			if f == &keyF {
+				kind = "privkey"
+			}
+			if *f, err = readLive(r, path.Join(dir, kind+".pem"), kind); err != nil {
+				return nil, corrupt("%v", err)
+			}
+		}
+		if err := checkKeyAndChain(leaf, fullF, keyF); err != nil {
+			return nil, corrupt("%v", err)
+		}
 	}
-	if !keyMatches(leaf, key) {
-		return nil, corrupt("privkey.pem does not match cert.pem")
-	}
-	if b, _ := pem.Decode(fullF.data); b == nil || b.Type != pemCertificate || !bytes.Equal(b.Bytes, leaf.Raw) {
-		return nil, corrupt("fullchain.pem does not start with the certificate of cert.pem")
-	}
-
 	return &cert.Lineage{
 		Name:      name,
 		Version:   certF.version,
@@ -249,10 +264,26 @@ func load(r *os.Root, name string) (*cert.Lineage, error) {
 
 // readLive reads one live file, following its link inside the root only,
 // and says what went wrong in terms an operator can act on.
+// checkKeyAndChain checks that the private key matches the certificate
+// and that fullchain.pem starts with it.
+func checkKeyAndChain(leaf *x509.Certificate, fullF, keyF liveFile) error {
+	key, err := parseKey(keyF.data)
+	if err != nil {
+		return fmt.Errorf("privkey.pem: %v", err)
+	}
+	if !keyMatches(leaf, key) {
+		return errors.New("privkey.pem does not match cert.pem")
+	}
+	if b, _ := pem.Decode(fullF.data); b == nil || b.Type != pemCertificate || !bytes.Equal(b.Bytes, leaf.Raw) {
+		return errors.New("fullchain.pem does not start with the certificate of cert.pem")
+	}
+	return nil
+}
+
 // readLiveIn is readLive for load, with the lineage's live and archive
 // directories already open (ar nil when there is none): a link in the
 // form certdock writes is read through ar, anything else the long way.
-func readLiveIn(r, lr, ar *os.Root, name, kind string) (liveFile, error) {
+func readLiveIn(r, lr, ar *os.Root, name, kind string, vouched int) (liveFile, error) {
 	base := kind + ".pem"
 	fi, err := lr.Lstat(base)
 	if err != nil || fi.Mode()&fs.ModeSymlink == 0 || ar == nil {
@@ -267,8 +298,9 @@ func readLiveIn(r, lr, ar *os.Root, name, kind string) (liveFile, error) {
 		return readLive(r, path.Join(liveDir, name, base), kind)
 	}
 	lf.version = n
-	if kind == "chain" {
-		// Nothing in a Lineage comes from chain.pem: that its version is
+	if kind == "chain" || (kind != "cert" && n == vouched) {
+		// Nothing in a Lineage comes from chain.pem, nor from the key and
+		// fullchain of a version verified at start-up: that the version is
 		// there is enough (one stat instead of a read).
 		if fi, err := ar.Stat(archiveBase(kind, n)); err == nil && fi.Mode().IsRegular() {
 			return lf, nil

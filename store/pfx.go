@@ -171,7 +171,7 @@ type pfxSource struct {
 // For a linked lineage the key and chain are read from the archive files
 // of the version the links point at.
 func readCurrent(r *os.Root, name string) (*pfxSource, error) {
-	l, err := load(r, name)
+	l, err := load(r, name, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -75,6 +75,12 @@ func (d *Dir) Repair() ([]string, error) {
 			delete(memo, name) // removed lineages leave the memo
 		}
 	}
+	d.cacheMu.Lock()
+	d.vouched = make(map[string]int, len(memo))
+	for name, e := range memo {
+		d.vouched[name] = e.Version
+	}
+	d.cacheMu.Unlock()
 	if !maps.Equal(orig, memo) {
 		if err := saveVerified(r, memo); err != nil {
 			errs = append(errs, fmt.Errorf("store: repair: %w", err))

@@ -101,7 +101,7 @@ func (d *Dir) save(r *os.Root, name string, v *version, kt cert.KeyType, meta ce
 	if err := d.ensureContent(r, renewalDir, name+".conf", conf); err != nil {
 		return nil, err
 	}
-	return load(r, name)
+	return load(r, name, 0)
 }
 
 // liveVersion reports whether live/<name>/ already holds exactly the files
