@@ -41,14 +41,9 @@ func (d *Dir) Load(name string) (*cert.Lineage, error) {
 	if !hit {
 		paths = d.stampPaths(name)
 	}
-	// On a miss, the files' stamps are taken too, in case what is read
-	// now turns out to be regular files.
-	fp, fpOK := paths.fingerprint(!hit || c.lin.Version == 0)
+	fp, fpOK := paths.fingerprint(hit && c.lin.Version == 0)
 	if hit && fpOK && c.fp == fp {
 		return shareLineage(c.lin), nil
-	}
-	if hit && (!fpOK || c.lin.Version != 0) {
-		fp, fpOK = paths.fingerprint(true)
 	}
 	r, err := os.OpenRoot(d.root)
 	if err != nil {
@@ -61,6 +56,12 @@ func (d *Dir) Load(name string) (*cert.Lineage, error) {
 	l, err := load(r, name, vouched)
 	d.cacheMu.Lock()
 	defer d.cacheMu.Unlock()
+	if err == nil && l.Version == 0 {
+		// Regular files, edited in place: their own stamps count too
+		// (taken after the read; a change in between is in the last
+		// second, which settled refuses to cache).
+		fp, fpOK = paths.fingerprint(true)
+	}
 	switch {
 	case err == nil && fpOK && fp.settled(time.Now()):
 		// The fingerprint was taken before reading: a change made during
@@ -183,24 +184,20 @@ type liveFile struct {
 // it, only cert.pem is read and parsed.
 func load(r *os.Root, name string, vouched int) (*cert.Lineage, error) {
 	dir := path.Join(liveDir, name)
-	fi, err := r.Stat(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("store: load %s: %w", name, fs.ErrNotExist)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: load %s: %w", name, err)
-	}
 	corrupt := func(format string, args ...any) error {
 		return fmt.Errorf("store: load %s: %w: %s", name, ErrCorrupt, fmt.Sprintf(format, args...))
-	}
-	if !fi.IsDir() {
-		return nil, corrupt("%s is not a directory", dir)
 	}
 
 	// The lineage's own directories opened once: each file is then one
 	// lookup instead of a walk from the store's root.
 	lr, err := r.OpenRoot(dir)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("store: load %s: %w", name, fs.ErrNotExist)
+	case err != nil:
+		if fi, serr := r.Stat(dir); serr == nil && !fi.IsDir() {
+			return nil, corrupt("%s is not a directory", dir)
+		}
 		return nil, fmt.Errorf("store: load %s: %w", name, err)
 	}
 	defer lr.Close()
@@ -285,11 +282,13 @@ func checkKeyAndChain(leaf *x509.Certificate, fullF, keyF liveFile) error {
 // form certdock writes is read through ar, anything else the long way.
 func readLiveIn(r, lr, ar *os.Root, name, kind string, vouched int) (liveFile, error) {
 	base := kind + ".pem"
-	fi, err := lr.Lstat(base)
-	if err != nil || fi.Mode()&fs.ModeSymlink == 0 || ar == nil {
+	if ar == nil {
 		return readLive(r, path.Join(liveDir, name, base), kind)
 	}
+	// A link in certdock's form is the common case: readlink alone tells
+	// (it fails on anything else, which then goes the long way).
 	lf := liveFile{link: true}
+	var err error
 	if lf.target, err = lr.Readlink(base); err != nil {
 		return readLive(r, path.Join(liveDir, name, base), kind)
 	}
@@ -298,9 +297,13 @@ func readLiveIn(r, lr, ar *os.Root, name, kind string, vouched int) (liveFile, e
 		return readLive(r, path.Join(liveDir, name, base), kind)
 	}
 	lf.version = n
-	if kind == "chain" || (kind != "cert" && n == vouched) {
-		// Nothing in a Lineage comes from chain.pem, nor from the key and
-		// fullchain of a version verified at start-up: that the version is
+	if kind != "cert" && n == vouched {
+		// The key, chain and fullchain of a version verified at start-up:
+		// nothing more to read.
+		return lf, nil
+	}
+	if kind == "chain" {
+		// Nothing in a Lineage comes from chain.pem: that the version is
 		// there is enough (one stat instead of a read).
 		if fi, err := ar.Stat(archiveBase(kind, n)); err == nil && fi.Mode().IsRegular() {
 			return lf, nil
