@@ -152,3 +152,22 @@ func TestStatusFollowsTheDecision(t *testing.T) {
 		t.Fatalf("the controller did not do what status said: %+v", res)
 	}
 }
+
+// A failing certificate found valid and as wanted once its backoff is
+// over (another process renewed it) ends its failure streak without an
+// order.
+func TestValidCertificateEndsAFailureStreak(t *testing.T) {
+	mem := NewMemory()
+	st := &memStore{}
+	iss := &fakeIssuer{}
+	src := []Source{specs([]string{"a.example.com"})}
+	New(st, iss, src, nil, Options{Memory: mem, DefaultKeyType: cert.EC256}).RunOnce(context.Background())
+	mem.Put("a.example.com", Record{Owned: true, Failures: 3, NextAttempt: time.Now().Add(-time.Minute), LastError: "CA down"})
+	res := New(st, iss, src, nil, Options{Memory: mem, DefaultKeyType: cert.EC256}).RunOnce(context.Background())
+	if len(res.Unchanged) != 1 || iss.orders.Load() != 1 {
+		t.Fatalf("%+v, %d orders", res, iss.orders.Load())
+	}
+	if rec, _ := mem.Get("a.example.com"); rec.Failures != 0 || rec.LastError != "" {
+		t.Fatalf("failure streak kept: %+v", rec)
+	}
+}

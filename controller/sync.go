@@ -93,6 +93,11 @@ func (c *Controller) sync(ctx context.Context, q *queue, name string) outcome {
 	switch {
 	case !d.Issue():
 		log.Debug("nothing to do", "reason", d.String())
+		if rec.Failures > 0 {
+			// Valid and as wanted (another process renewed it): the
+			// failure streak is over.
+			c.update(name, clearFailure)
+		}
 		c.scheduleRenewal(q, name, d)
 		return outcome{kind: outUnchanged}
 	case d.Urgency == UrgencyDue && !in.due:
@@ -122,8 +127,7 @@ func (c *Controller) sync(ctx context.Context, q *queue, name string) outcome {
 	c.update(name, func(r *Record) {
 		r.Owned, r.Origin, r.LastWanted = true, spec.Source.Kind, c.opts.Now()
 		r.Source, r.Targets = spec.Source.String(), actionTexts(spec.Actions)
-		r.Failures, r.NextAttempt, r.LastError, r.Notified = 0, time.Time{}, "", false
-		r.NeedsConfig, r.FailedSpec, r.FailedConfig = false, "", ""
+		clearFailure(r)
 	})
 	if c.opts.Deployer != nil {
 		if err := c.opts.Deployer.Deploy(ctx, spec, lin); err != nil {
@@ -212,4 +216,10 @@ func actionTexts(acts []cert.Action) []string {
 		out = append(out, a.String())
 	}
 	return out
+}
+
+// clearFailure ends a record's failure streak.
+func clearFailure(r *Record) {
+	r.Failures, r.NextAttempt, r.LastError, r.Notified = 0, time.Time{}, "", false
+	r.NeedsConfig, r.FailedSpec, r.FailedConfig = false, "", ""
 }
