@@ -57,8 +57,9 @@ type ARIRecord struct {
 	Err string
 }
 
-// clone returns r with its slices and pointers copied.
-func (r Record) clone() Record {
+// Clone returns r with its Targets and ARI copied, so that neither copy
+// shares them with the other.
+func (r Record) Clone() Record {
 	r.Targets = slices.Clone(r.Targets)
 	if r.ARI != nil {
 		a := *r.ARI
@@ -79,13 +80,13 @@ func (m *memMemory) Get(name string) (Record, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.m[name]
-	return r.clone(), ok
+	return r.Clone(), ok
 }
 
 func (m *memMemory) Put(name string, r Record) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.m[name] = r.clone()
+	m.m[name] = r.Clone()
 }
 
 func (m *memMemory) Delete(name string) {

@@ -103,12 +103,7 @@ func (m *stateMemory) Put(name string, r controller.Record) {
 	if m.records == nil {
 		m.records = map[string]controller.Record{}
 	}
-	r.Targets = slices.Clone(r.Targets)
-	if r.ARI != nil {
-		a := *r.ARI
-		r.ARI = &a
-	}
-	m.records[name] = r
+	m.records[name] = r.Clone()
 	m.saveLocked()
 }
 
