@@ -31,8 +31,15 @@ func (c *Controller) actionLoop(ctx context.Context) {
 }
 
 // runActions runs the actions of every certificate changed since they
-// last ran, each distinct action once.
+// last ran, each distinct action once, then the deliveries.
 func (c *Controller) runActions(ctx context.Context) {
+	c.act(ctx)
+	c.deliver(ctx)
+}
+
+// act runs the actions of every certificate changed since they last ran,
+// each distinct action once.
+func (c *Controller) act(ctx context.Context) {
 	c.mu.Lock()
 	names := c.pending
 	c.pending = nil

@@ -50,8 +50,12 @@ type Options struct {
 	Locker Locker
 	// Deployer, Notifier and Observer are optional.
 	Deployer Deployer
-	Notifier Notifier
-	Observer Observer
+	// Deliverer delivers certificates as Swarm secrets. Without it, a
+	// certificate that asks for such a delivery is reported as not
+	// delivered (the volume still gets it).
+	Deliverer Deliverer
+	Notifier  Notifier
+	Observer  Observer
 	// RevokeRemoved revokes every still-valid version of a lineage
 	// removed from domains.conf before deleting it.
 	RevokeRemoved bool
@@ -87,6 +91,8 @@ type Controller struct {
 	results  map[string]outcome // a one-shot run's outcomes, nil in the daemon
 	reported map[string]bool
 	noted    map[string]wantedNote // recordWanted's memory; used by passes only
+	// delivering: the last delivery run had deliveries to make.
+	delivering bool
 }
 
 // New builds a Controller. actor may be nil (no Docker): actions are then

@@ -97,6 +97,37 @@ type Memory interface {
 	Defer() (done func())
 }
 
+// Deliverer keeps certificates delivered to workloads besides the files
+// on the volume (Swarm secrets). It is level-triggered: after every pass
+// it is given every delivery the desired set wants, each with its
+// certificate's current version, and makes the world match, changing
+// only what differs. It returns one result per delivery.
+type Deliverer interface {
+	Deliver(ctx context.Context, wants []Delivery) []Delivered
+}
+
+// Delivery is one certificate version to keep delivered to one workload.
+type Delivery struct {
+	// Spec is the certificate (its name is the lineage's).
+	Spec cert.Spec
+	// To says where and how (cert.DeliverSecrets: a Swarm service).
+	To cert.Delivery
+	// Lineage is the current version on disk.
+	Lineage *cert.Lineage
+}
+
+// Delivered is the result of one Delivery.
+type Delivered struct {
+	// Name is the certificate's, Service the workload's.
+	Name, Service string
+	// Version is the version the workload now has (0 when it has none).
+	Version int
+	// Changed: the workload was updated in this call.
+	Changed bool
+	// Err is why the workload does not have the wanted version.
+	Err error
+}
+
 // Deployer runs the deploy steps that follow the files of a new version,
 // in order: PFX, modes and owners, DEPLOY_HOOK. Docker actions come after
 // it. An error is reported but does not fail the certificate: the new
@@ -133,4 +164,6 @@ type Observer interface {
 	Certificate(name string, lin *cert.Lineage, renewAt time.Time, ready bool)
 	// Forgot reports that a certificate left the desired set.
 	Forgot(name string)
+	// Delivered reports a delivery's state after a Deliverer's call.
+	Delivered(d Delivered)
 }

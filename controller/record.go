@@ -41,6 +41,22 @@ type Record struct {
 	// ARI is the CA's last renewal-window answer for the current
 	// certificate, nil when never asked.
 	ARI *ARIRecord
+	// Deliveries are the states of the certificate's deliveries (Swarm
+	// secrets), one per service, sorted by service.
+	Deliveries []DeliveryRecord
+}
+
+// DeliveryRecord is the state of one delivery of a certificate.
+type DeliveryRecord struct {
+	// Service is the workload delivered to.
+	Service string
+	// Version is the version the workload has (0: none of certdock's).
+	Version int
+	// Error says why it does not have the current version; empty when
+	// it does.
+	Error string
+	// Since is when the delivery entered this state.
+	Since time.Time
 }
 
 // ARIRecord is a CA's renewal-window answer (or error) for one
@@ -57,10 +73,11 @@ type ARIRecord struct {
 	Err string
 }
 
-// Clone returns r with its Targets and ARI copied, so that neither copy
+// Clone returns r with its Targets, ARI and Deliveries copied, so that neither copy
 // shares them with the other.
 func (r Record) Clone() Record {
 	r.Targets = slices.Clone(r.Targets)
+	r.Deliveries = slices.Clone(r.Deliveries)
 	if r.ARI != nil {
 		a := *r.ARI
 		r.ARI = &a

@@ -183,10 +183,13 @@ func (c *Controller) windowTimer(done time.Time) (*time.Timer, time.Time) {
 	return time.NewTimer(max(next.Sub(now), 0)), next
 }
 
-// pass is one daemon pass: reconcile, then prune.
+// pass is one daemon pass: reconcile, then prune, then the action loop
+// checks the deliveries (level-triggered: it runs again once the queued
+// work is done).
 func (c *Controller) pass(ctx context.Context, q *queue, in intent) {
 	set := c.reconcile(ctx, q, in, nil)
 	c.prune(ctx, set)
+	c.kickActions()
 }
 
 // coalesce waits, after a first trigger, until no trigger came for Quiet

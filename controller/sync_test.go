@@ -242,6 +242,7 @@ type recObserver struct {
 	readyCalls     int
 	ready          map[string]bool
 	forgotten      []string
+	delivered      []Delivered
 }
 
 func (o *recObserver) Issued(string, time.Duration, error) { o.mu.Lock(); o.issued++; o.mu.Unlock() }
@@ -251,6 +252,11 @@ func (o *recObserver) Certificate(name string, _ *cert.Lineage, _ time.Time, rea
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.ready[name] = ready
+}
+func (o *recObserver) Delivered(d Delivered) {
+	o.mu.Lock()
+	o.delivered = append(o.delivered, d)
+	o.mu.Unlock()
 }
 func (o *recObserver) Forgot(name string) {
 	o.mu.Lock()

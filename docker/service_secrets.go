@@ -53,6 +53,47 @@ type ServiceSecrets struct {
 	// returns to; nil when the service has no previous spec (it was never
 	// updated).
 	PreviousSecrets []SecretRef
+	// UpdateState and UpdateMessage are Swarm's status of the service's
+	// last update ("completed", "paused", "rollback_completed", …);
+	// empty when the service was never updated.
+	UpdateState, UpdateMessage string
+}
+
+// serviceSecrets describes svc's specs' secrets.
+func serviceSecrets(svc swarm.Service) ServiceSecrets {
+	out := ServiceSecrets{
+		ID:      svc.ID,
+		Name:    svc.Spec.Name,
+		Version: svc.Version.Index,
+		Labels:  svc.Spec.Labels,
+		Secrets: refsOf(&svc.Spec),
+	}
+	if svc.PreviousSpec != nil {
+		out.PreviousSecrets = refsOf(svc.PreviousSpec)
+		if out.PreviousSecrets == nil {
+			out.PreviousSecrets = []SecretRef{}
+		}
+	}
+	if st := svc.UpdateStatus; st != nil {
+		out.UpdateState, out.UpdateMessage = string(st.State), st.Message
+	}
+	return out
+}
+
+// AllServiceSecrets returns what every Swarm service's specs say about
+// secrets, sorted by service name: one listing, for a pass that checks
+// many services.
+func (c *Client) AllServiceSecrets(ctx context.Context) ([]ServiceSecrets, error) {
+	res, err := c.api.ServiceList(ctx, client.ServiceListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("docker: list services: %w", err)
+	}
+	out := make([]ServiceSecrets, 0, len(res.Items))
+	for _, s := range res.Items {
+		out = append(out, serviceSecrets(s))
+	}
+	slices.SortFunc(out, func(a, b ServiceSecrets) int { return cmp.Compare(a.Name, b.Name) })
+	return out, nil
 }
 
 // ServiceSecrets returns the secret references of a service (name or ID),
@@ -67,21 +108,7 @@ func (c *Client) ServiceSecrets(ctx context.Context, service string) (ServiceSec
 	if err != nil {
 		return ServiceSecrets{}, opError(op, "service", service, err)
 	}
-	svc := ins.Service
-	out := ServiceSecrets{
-		ID:      svc.ID,
-		Name:    svc.Spec.Name,
-		Version: svc.Version.Index,
-		Labels:  svc.Spec.Labels,
-		Secrets: refsOf(&svc.Spec),
-	}
-	if svc.PreviousSpec != nil {
-		out.PreviousSecrets = refsOf(svc.PreviousSpec)
-		if out.PreviousSecrets == nil {
-			out.PreviousSecrets = []SecretRef{}
-		}
-	}
-	return out, nil
+	return serviceSecrets(ins.Service), nil
 }
 
 // UpdateServiceSecrets replaces the whole secret list of a service (name

@@ -26,6 +26,7 @@ import (
 	"github.com/certdock/certdock/cert"
 	"github.com/certdock/certdock/config"
 	"github.com/certdock/certdock/controller"
+	"github.com/certdock/certdock/deliver"
 	"github.com/certdock/certdock/internal/filewatch"
 	"github.com/certdock/certdock/internal/ops"
 	"github.com/certdock/certdock/issuer"
@@ -142,6 +143,9 @@ func Build(cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
 			loc = time.UTC
 		}
 		copts.Window = func(after time.Time) time.Time { return cfg.Cron.Next(after.In(loc)) }
+	}
+	if opts.Docker != nil {
+		copts.Deliverer = deliver.New(opts.Docker, st, deliver.Options{Logger: log})
 	}
 	if len(cfg.OnFailure) > 0 {
 		copts.Notifier = failureNotifier{argv: cfg.OnFailure, log: log}

@@ -2,12 +2,12 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/certdock/certdock/cert"
+	"github.com/certdock/certdock/deliver"
 	"github.com/certdock/certdock/docker"
 	"github.com/certdock/certdock/internal/ops"
 	"github.com/certdock/certdock/labels"
@@ -21,6 +21,8 @@ type Docker interface {
 	Watch(ctx context.Context, h docker.Handler)
 	Act(ctx context.Context, actions []cert.Action) []error
 	Healthy() bool
+	// The Swarm calls of secrets delivery.
+	deliver.Engine
 }
 
 var _ Docker = (*docker.Client)(nil)
@@ -82,23 +84,8 @@ func (s *labelSource) Desired(ctx context.Context) ([]cert.Spec, []error, bool) 
 		sp, probs := labels.Parse(s.prefix, labels.Workload{Kind: labels.Kind(w.Kind), Name: w.Name, Labels: w.Labels}, s.allowed)
 		specs = append(specs, sp...)
 		problems = append(problems, probs...)
-		problems = append(problems, undelivered(s.prefix, sp)...)
 	}
 	return specs, problems, true
-}
-
-// undelivered reports the Swarm-secret deliveries the labels ask for:
-// this version parses and checks them, but does not deliver yet, and
-// says so rather than leaving the service without its files silently.
-// The certificate itself is still issued to the volume.
-func undelivered(prefix string, specs []cert.Spec) []error {
-	var out []error
-	for _, sp := range specs {
-		for _, d := range sp.Deliveries {
-			out = append(out, fmt.Errorf("service %s: label %s.secrets: delivering %s as Swarm secrets is not available in this version; the certificate is written to the volume only", d.Service, prefix, sp.Name))
-		}
-	}
-	return out
 }
 
 // watchHandler marks the world dirty on every relevant event and after

@@ -53,7 +53,15 @@ func (o observer) Certificate(name string, lin *cert.Lineage, renewAt time.Time,
 }
 
 // Forgot implements controller.Observer.
-func (o observer) Forgot(name string) { o.m.DeleteCertificate(name) }
+func (o observer) Forgot(name string) {
+	o.m.DeleteCertificate(name)
+	o.m.DeleteDeliveries(name)
+}
+
+// Delivered implements controller.Observer.
+func (o observer) Delivered(d controller.Delivered) {
+	o.m.SetDelivery(d.Name, d.Service, d.Version, d.Err != nil && !controller.Waiting(d.Err))
+}
 
 // probeWritable creates and removes a file in dir.
 func probeWritable(dir string) error {

@@ -34,8 +34,14 @@ type Metrics struct {
 	certs     map[string]certMetrics
 	issuance  map[string]*histogram // by result
 	reconcile *histogram
-	actions   map[pair]uint64 // by kind, result
-	events    map[pair]uint64 // by kind, action
+	actions   map[pair]uint64          // by kind, result
+	events    map[pair]uint64          // by kind, action
+	delivery  map[pair]deliveryMetrics // by certificate, service
+}
+
+type deliveryMetrics struct {
+	version int
+	failing bool
 }
 
 type certMetrics struct {
@@ -61,6 +67,7 @@ func NewMetrics(version string) *Metrics {
 		reconcile: newHistogram(reconcileBuckets),
 		actions:   map[pair]uint64{},
 		events:    map[pair]uint64{},
+		delivery:  map[pair]deliveryMetrics{},
 	}
 }
 
@@ -87,6 +94,33 @@ func (m *Metrics) DeleteCertificate(name string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.certs, name)
+}
+
+// SetDelivery records the state of one delivery of a certificate to a
+// Swarm service: the version the service holds (0: none of certdock's)
+// and whether delivering the current version is failing.
+func (m *Metrics) SetDelivery(name, service string, version int, failing bool) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.delivery[pair{name, service}] = deliveryMetrics{version: version, failing: failing}
+}
+
+// DeleteDeliveries removes the delivery series of a certificate that is
+// no longer desired.
+func (m *Metrics) DeleteDeliveries(name string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k := range m.delivery {
+		if k.a == name {
+			delete(m.delivery, k)
+		}
+	}
 }
 
 // ObserveIssuance counts one attempt to obtain a certificate from the CA
@@ -199,6 +233,20 @@ var families = sortedFamilies([]family{
 		func(m *Metrics, e expo, name string) {
 			for _, k := range slices.SortedFunc(maps.Keys(m.actions), comparePairs) {
 				e.sample(name, []label{{"kind", k.a}, {"result", k.b}}, float64(m.actions[k]))
+			}
+		}},
+	{"certdock_delivery_version", "gauge",
+		"The version of the certificate (N of archive/<name>/certN.pem) that a Swarm service holds as secrets; 0 when it holds none of certdock's.",
+		func(m *Metrics, e expo, name string) {
+			for _, k := range slices.SortedFunc(maps.Keys(m.delivery), comparePairs) {
+				e.sample(name, []label{{"name", k.a}, {"service", k.b}}, float64(m.delivery[k].version))
+			}
+		}},
+	{"certdock_delivery_failing", "gauge",
+		"1 when delivering the certificate's current version to the Swarm service fails (update paused or rolled back, collision, service missing), else 0.",
+		func(m *Metrics, e expo, name string) {
+			for _, k := range slices.SortedFunc(maps.Keys(m.delivery), comparePairs) {
+				e.sample(name, []label{{"name", k.a}, {"service", k.b}}, boolValue(m.delivery[k].failing))
 			}
 		}},
 	{"certdock_reconcile_duration_seconds", "histogram",

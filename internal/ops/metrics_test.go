@@ -47,6 +47,8 @@ func busyMetrics() *Metrics {
 	m.ObserveDockerEvent("service", "update")
 	m.ObserveDockerEvent("container", "start")
 	m.ObserveDockerEvent("container", "destroy")
+	m.SetDelivery("b.example", "web", 3, false)
+	m.SetDelivery("b.example", "api", 2, true)
 	return m
 }
 
@@ -59,6 +61,8 @@ func TestMetricsExposition(t *testing.T) {
 		"certdock_certificate_expiration_timestamp_seconds",
 		"certdock_certificate_ready_status",
 		"certdock_certificate_renewal_timestamp_seconds",
+		"certdock_delivery_failing",
+		"certdock_delivery_version",
 		"certdock_docker_events_total",
 		"certdock_issuance_duration_seconds",
 		"certdock_issuance_total",
@@ -93,6 +97,10 @@ func TestMetricsExposition(t *testing.T) {
 		`certdock_certificate_ready_status{name="new.example",condition="False"} 1`,
 		`certdock_certificate_ready_status{name="new.example",condition="True"} 0`,
 		`certdock_issuance_total{result="failure"} 1`,
+		`certdock_delivery_version{name="b.example",service="api"} 2`,
+		`certdock_delivery_version{name="b.example",service="web"} 3`,
+		`certdock_delivery_failing{name="b.example",service="api"} 1`,
+		`certdock_delivery_failing{name="b.example",service="web"} 0`,
 		`certdock_issuance_total{result="success"} 2`,
 		`certdock_issuance_duration_seconds_bucket{result="success",le="0.25"} 0`,
 		`certdock_issuance_duration_seconds_bucket{result="success",le="0.5"} 1`,
