@@ -75,6 +75,23 @@ type LineageState struct {
 	// certificate, so that a new process need not ask again while it is
 	// fresh; nil when the CA was never asked.
 	ARI *ARIState `json:"ari,omitempty"`
+	// Deliveries are the states of the certificate's deliveries as Swarm
+	// secrets, one per service.
+	Deliveries []DeliveryState `json:"deliveries,omitempty"`
+}
+
+// DeliveryState is the state of one delivery of a certificate to a Swarm
+// service.
+type DeliveryState struct {
+	// Service is the service's name.
+	Service string `json:"service"`
+	// Version is the version the service holds; 0 when none of certdock's.
+	Version int `json:"version,omitempty"`
+	// Error says why it does not hold the current version; empty when it
+	// does.
+	Error string `json:"error,omitempty"`
+	// Since is when the delivery entered this state.
+	Since time.Time `json:"since,omitzero"`
 }
 
 // ARIState is the CA's last answer to an ACME Renewal Information lookup

@@ -222,6 +222,31 @@ type statusRow struct {
 	Reason string     `json:"reason,omitempty"`
 	Next   string     `json:"next"`
 	NextAt *time.Time `json:"next_at,omitempty"`
+	// Deliveries are the Swarm services the certificate is delivered to
+	// as secrets, with the version each holds, as the daemon last saw
+	// them.
+	Deliveries []deliveryRow `json:"deliveries,omitempty"`
+}
+
+// deliveryRow is one delivery of a certificate in `certdock status`.
+type deliveryRow struct {
+	Service string    `json:"service"`
+	Version int       `json:"version"`
+	Error   string    `json:"error,omitempty"`
+	Since   time.Time `json:"since"`
+}
+
+// String renders the delivery for the TARGETS column, e.g.
+// "secrets to service web: v3" or "secrets to service web: v2; FAILING: …".
+func (d deliveryRow) String() string {
+	held := "none"
+	if d.Version > 0 {
+		held = "v" + strconv.Itoa(d.Version)
+	}
+	if d.Error != "" {
+		return fmt.Sprintf("secrets to service %s: %s; FAILING: %s", d.Service, held, d.Error)
+	}
+	return fmt.Sprintf("secrets to service %s: %s", d.Service, held)
 }
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -283,6 +308,9 @@ func statusRows(ctx context.Context, cfg *config.Config) (rows []statusRow, bad 
 				r.Source = cs.Record.Source
 			}
 		}
+		for _, d := range cs.Record.Deliveries {
+			r.Deliveries = append(r.Deliveries, deliveryRow{Service: d.Service, Version: d.Version, Error: d.Error, Since: d.Since})
+		}
 		if rec := cs.Record; rec.Failures > 0 {
 			next := rec.NextAttempt
 			r.Failures, r.NextAttempt, r.LastError, r.NeedsConfig = rec.Failures, &next, rec.LastError, rec.NeedsConfig
@@ -339,8 +367,12 @@ func printStatus(w io.Writer, rows []statusRow) {
 		if r.DaysLeft != nil {
 			days = strconv.Itoa(*r.DaysLeft)
 		}
-		if len(r.Targets) > 0 {
-			targets = strings.Join(r.Targets, "; ")
+		all := slices.Clone(r.Targets)
+		for _, d := range r.Deliveries {
+			all = append(all, d.String())
+		}
+		if len(all) > 0 {
+			targets = strings.Join(all, "; ")
 		}
 		st := r.State
 		if r.Failures > 0 {

@@ -80,3 +80,38 @@ func TestStatusShowsLabelWorkloads(t *testing.T) {
 		t.Fatalf("rows %+v", rows)
 	}
 }
+
+// Each service a certificate is delivered to as Swarm secrets is shown
+// with the version it holds, as the daemon last recorded it (status does
+// not contact Docker), in the table and in JSON.
+func TestStatusShowsDeliveredVersions(t *testing.T) {
+	dir := cleanEnv(t)
+	st := store.New(dir, store.Options{})
+	state := store.NewState()
+	since := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	*state.Lineage("web.example.com") = store.LineageState{
+		Owned: true, Origin: "label", Source: "service web",
+		Deliveries: []store.DeliveryState{
+			{Service: "api", Version: 2, Error: "update rollback_completed: task failed", Since: since},
+			{Service: "web", Version: 3, Since: since},
+		},
+	}
+	if err := st.SaveState(state); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, "status")
+	for _, want := range []string{"secrets to service api: v2; FAILING: update rollback_completed: task failed", "secrets to service web: v3"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("status lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = runCmd(t, "status", "--json")
+	var rows []statusRow
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, r.stdout)
+	}
+	if len(rows) != 1 || len(rows[0].Deliveries) != 2 || rows[0].Deliveries[1] != (deliveryRow{Service: "web", Version: 3, Since: since}) ||
+		rows[0].Deliveries[0].Error == "" {
+		t.Fatalf("rows %+v", rows)
+	}
+}

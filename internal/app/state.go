@@ -79,6 +79,9 @@ func (m *stateMemory) Get(name string) (controller.Record, bool) {
 	if a := ls.ARI; a != nil {
 		r.ARI = &controller.ARIRecord{Serial: a.Serial, Start: a.Start, End: a.End, Fetched: a.Fetched, NextFetch: a.NextFetch, Err: a.Err}
 	}
+	for _, d := range ls.Deliveries {
+		r.Deliveries = append(r.Deliveries, controller.DeliveryRecord{Service: d.Service, Version: d.Version, Error: d.Error, Since: d.Since})
+	}
 	if m.records == nil {
 		m.records = map[string]controller.Record{}
 	}
@@ -98,6 +101,9 @@ func (m *stateMemory) Put(name string, r controller.Record) {
 	}
 	if a := r.ARI; a != nil {
 		ls.ARI = &store.ARIState{Serial: a.Serial, Start: a.Start, End: a.End, Fetched: a.Fetched, NextFetch: a.NextFetch, Err: a.Err}
+	}
+	for _, d := range r.Deliveries {
+		ls.Deliveries = append(ls.Deliveries, store.DeliveryState{Service: d.Service, Version: d.Version, Error: d.Error, Since: d.Since})
 	}
 	m.state.Lineages[name] = ls
 	if m.records == nil {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"log/slog"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -56,5 +57,27 @@ func TestStateMemoryDeferSavesOnce(t *testing.T) {
 	m.Defer()() // nothing changed: nothing saved
 	if n := saver.saves.Load(); n != 2 {
 		t.Fatalf("an empty deferral saved (%d saves)", n)
+	}
+}
+
+// A record survives the state file: a new process reads back what the
+// last one put, deliveries and ARI answer included.
+func TestStateMemoryRoundTrip(t *testing.T) {
+	saver := &countingSaver{}
+	m := &stateMemory{store: saver, log: slog.New(slog.DiscardHandler), state: store.NewState()}
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	want := controller.Record{
+		Owned: true, Source: "service web", LastWanted: now,
+		ARI: &controller.ARIRecord{Serial: "42", Start: now, End: now.Add(time.Hour), Fetched: now},
+		Deliveries: []controller.DeliveryRecord{
+			{Service: "api", Version: 2, Error: "update paused: task failed", Since: now},
+			{Service: "web", Version: 3, Since: now.Add(time.Minute)},
+		},
+	}
+	m.Put("example.com", want)
+	fresh := &stateMemory{store: saver, log: slog.New(slog.DiscardHandler), state: saver.last.Load()}
+	got, ok := fresh.Get("example.com")
+	if !ok || !reflect.DeepEqual(got, want) {
+		t.Fatalf("read back %+v, want %+v", got, want)
 	}
 }
