@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/certdock/certdock/cert"
 )
@@ -89,13 +90,17 @@ type Dir struct {
 	dirMode  fs.FileMode
 	fileMode fs.FileMode
 	owner    Ownership // for live/ and archive/; keepOwner when not configured
+	// now is the clock file times are compared with, to tell a change
+	// made within the last second (see fingerprint.settled); tests
+	// advance it instead of sleeping.
+	now func() time.Time
 
 	mu      sync.Mutex // serialises the writers of live/, archive/ and renewal/
 	stateMu sync.Mutex // serialises LoadState and SaveState
 
 	cacheMu sync.Mutex
 	cache   map[string]cachedLineage // Load's results, by lineage name
-	vouched map[string]int           // versions Repair verified (or found verified and unchanged) in this process
+	vouched map[string]vouch         // lineages Repair verified (or found verified and unchanged) in this process
 }
 
 // New returns the store rooted at root. Nothing is touched on disk until the
@@ -106,7 +111,7 @@ func New(root string, opts Options) *Dir {
 	} else {
 		root = filepath.Clean(root)
 	}
-	d := &Dir{root: root, dirMode: opts.DirMode.Perm(), fileMode: opts.FileMode.Perm(), owner: keepOwner}
+	d := &Dir{root: root, dirMode: opts.DirMode.Perm(), fileMode: opts.FileMode.Perm(), owner: keepOwner, now: time.Now}
 	if opts.Owner != nil {
 		d.owner = *opts.Owner
 	}
@@ -138,35 +143,58 @@ func (d *Dir) Names() ([]string, error) {
 		return nil, fmt.Errorf("store: names: %w", err)
 	}
 	defer r.Close()
-	names, err := listNames(r)
+	lineages, err := d.listLineages(r)
 	if err != nil {
 		return nil, fmt.Errorf("store: names: %w", err)
+	}
+	var names []string
+	for _, l := range lineages {
+		names = append(names, l.name)
 	}
 	return names, nil
 }
 
-func listNames(r *os.Root) ([]string, error) {
-	entries, err := readDir(r, liveDir)
+// lineageDir is a lineage's directory under live/, with its stamp (lstat)
+// when one could be taken.
+type lineageDir struct {
+	name   string
+	live   stamp
+	liveOK bool
+}
+
+// listLineages returns the directories under live/ whose names are valid
+// lineage names, sorted by name: entries that are directories, or links
+// to directories inside the root. It reads names only and stamps each
+// entry once (the stamp tells a directory; Repair's memo needs it too):
+// this file system gives no entry types, so reading live/ with types
+// stated every entry a second time, and os.Root's Stat costs three calls.
+func (d *Dir) listLineages(r *os.Root) ([]lineageDir, error) {
+	names, err := readDirNames(r, liveDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for _, e := range entries {
-		n := e.Name()
+	slices.Sort(names)
+	out := make([]lineageDir, 0, len(names))
+	for _, n := range names {
 		if cert.ValidName(n) != nil {
 			continue
 		}
-		fi, err := r.Stat(path.Join(liveDir, n))
-		if err != nil || !fi.IsDir() {
-			continue
+		l := lineageDir{name: n}
+		l.live, l.liveOK = d.liveStamp(n)
+		if !l.liveOK || !l.live.dir {
+			// A link, followed inside the root only, or an entry lstat
+			// could not tell.
+			fi, err := r.Stat(path.Join(liveDir, n))
+			if err != nil || !fi.IsDir() {
+				continue
+			}
 		}
-		names = append(names, n)
+		out = append(out, l)
 	}
-	slices.Sort(names)
-	return names, nil
+	return out, nil
 }
 
 func readDir(r *os.Root, dir string) ([]fs.DirEntry, error) {
@@ -176,6 +204,16 @@ func readDir(r *os.Root, dir string) ([]fs.DirEntry, error) {
 	}
 	defer f.Close()
 	return f.ReadDir(-1)
+}
+
+// readDirNames lists the names in dir without stating them.
+func readDirNames(r *os.Root, dir string) ([]string, error) {
+	f, err := r.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
 }
 
 // openRootCreate opens the store's root, creating it with DirMode when it

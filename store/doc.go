@@ -19,7 +19,9 @@
 // removes lineages, and keeps certdock's own state (ownership, origin,
 // failure streaks, the CA's last renewal windows).
 //
-// All file access goes through an [os.Root], so a symlink can never lead the
-// store outside its directory. Neither key material nor certificate bytes
+// All file access goes through an [os.Root], or, for the reads of a start-up
+// and of a first Load on Linux, through openat2(2) confined beneath the root
+// and refusing every symlink (anything else is read through the os.Root), so
+// a symlink can never lead the store outside its directory. Neither key material nor certificate bytes
 // ever appear in errors.
 package store

@@ -30,6 +30,10 @@ import (
 // for a lineage whose live files are regular files, of each of them. A
 // pass over ten thousand unchanged lineages then costs two system calls
 // each instead of reading and parsing every file.
+//
+// The first Load of a lineage that this process's Repair verified, and
+// whose live directory is unchanged since, reads only the certificate
+// (see loadVouched).
 func (d *Dir) Load(name string) (*cert.Lineage, error) {
 	if err := cert.ValidName(name); err != nil {
 		return nil, fmt.Errorf("store: load: %w", err)
@@ -45,15 +49,17 @@ func (d *Dir) Load(name string) (*cert.Lineage, error) {
 	if hit && fpOK && c.fp == fp {
 		return shareLineage(c.lin), nil
 	}
-	r, err := os.OpenRoot(d.root)
-	if err != nil {
-		return nil, fmt.Errorf("store: load %s: %w", name, err)
-	}
-	defer r.Close()
 	d.cacheMu.Lock()
-	vouched := d.vouched[name]
+	v := d.vouched[name]
 	d.cacheMu.Unlock()
-	l, err := load(r, name, vouched)
+	var l *cert.Lineage
+	if fpOK && v.trusted && v.live == fp.dir {
+		l = d.loadVouched(name, v, fp)
+	}
+	var err error
+	if l == nil {
+		l, err = d.loadLong(name, v.version)
+	}
 	d.cacheMu.Lock()
 	defer d.cacheMu.Unlock()
 	if err == nil && l.Version == 0 {
@@ -63,7 +69,7 @@ func (d *Dir) Load(name string) (*cert.Lineage, error) {
 		fp, fpOK = paths.fingerprint(true)
 	}
 	switch {
-	case err == nil && fpOK && fp.settled(time.Now()):
+	case err == nil && fpOK && fp.settled(d.now()):
 		// The fingerprint was taken before reading: a change made during
 		// the read gives a different fingerprint next time. One made in
 		// the same clock tick as the stamps might not, so a lineage
@@ -79,6 +85,75 @@ func (d *Dir) Load(name string) (*cert.Lineage, error) {
 		delete(d.cache, name)
 	}
 	return l, err
+}
+
+// loadLong reads a lineage through os.Root (see load).
+func (d *Dir) loadLong(name string, vouched int) (*cert.Lineage, error) {
+	r, err := os.OpenRoot(d.root)
+	if err != nil {
+		return nil, fmt.Errorf("store: load %s: %w", name, err)
+	}
+	defer r.Close()
+	return load(r, name, vouched)
+}
+
+// maxPEM bounds what loadVouched reads of one file; a larger one is read
+// the long way.
+const maxPEM = 1 << 20
+
+// loadVouched is Load of a lineage whose live directory has the stamp it
+// had when this process's start-up Repair verified it (fp.dir is v.live):
+// no link moved since, so they all point at v.version, whose key and
+// fullchain were checked then. Only the certificate is read, from
+// archive/ directly (one open, no link followed); the server comes from v
+// while the renewal file's stamp is the one it was read at. It returns
+// nil when anything is not as expected; Load then reads the long way,
+// which reports what is wrong.
+func (d *Dir) loadVouched(name string, v vouch, fp fingerprint) *cert.Lineage {
+	b, ok := openBeneath(d.root)
+	if !ok {
+		return nil
+	}
+	defer b.close()
+	data, err := b.readFile(archiveDir+"/"+name+"/"+archiveBase("cert", v.version), maxPEM)
+	if err != nil {
+		return nil
+	}
+	leaf, err := firstCert(data)
+	if err != nil {
+		return nil
+	}
+	server := v.server
+	if !v.renewal.is(fp.renewal) {
+		if server, ok = serverBeneath(b, name); !ok {
+			return nil
+		}
+	}
+	return &cert.Lineage{
+		Name:      name,
+		Version:   v.version,
+		Domains:   append([]string(nil), leaf.DNSNames...),
+		NotBefore: leaf.NotBefore,
+		NotAfter:  leaf.NotAfter,
+		KeyType:   keyTypeOf(leaf.PublicKey),
+		Server:    server,
+		Leaf:      leaf,
+		CertPEM:   firstBlock(data, leaf),
+	}
+}
+
+// serverBeneath is readServer through b; ok is false when the file
+// could not be read that way (a link on its path, say) and readServer
+// should be asked.
+func serverBeneath(b beneath, name string) (server string, ok bool) {
+	conf, err := b.readFile(renewalPath(name), 1<<20)
+	switch {
+	case err == nil:
+		return renewalServer(conf), true
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, errTooLarge):
+		return "", true // as readServer: a missing or oversized file names no server
+	}
+	return "", false
 }
 
 // cloneLineage copies l so that callers and the cache never share a
@@ -128,7 +203,7 @@ type stamp struct {
 	mtime, ctime int64
 	size         int64
 	mode         uint32
-	regular      bool
+	regular, dir bool
 }
 
 // fingerprint is what Load's cache is checked against.
@@ -143,13 +218,19 @@ type fingerprint struct {
 // last second: file times have the granularity of a clock tick, so a
 // change in the same tick as the stamps would go unseen.
 func (f fingerprint) settled(now time.Time) bool {
-	recent := now.Add(-time.Second).UnixNano()
 	for _, s := range append([]stamp{f.dir, f.renewal}, f.files[:]...) {
-		if s.mtime > recent || s.ctime > recent {
+		if !s.settled(now) {
 			return false
 		}
 	}
 	return true
+}
+
+// settled reports whether the stamped file did not change within the
+// second before now (see fingerprint.settled).
+func (s stamp) settled(now time.Time) bool {
+	recent := now.Add(-time.Second).UnixNano()
+	return s.mtime <= recent && s.ctime <= recent
 }
 
 // fingerprint stamps live/<name>/ and renewal/<name>.conf, and with files

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 )
 
 // Repair brings every lineage under live/ back to a consistent state after
@@ -43,7 +44,7 @@ func (d *Dir) Repair() ([]string, error) {
 		return nil, fmt.Errorf("store: repair: %w", err)
 	}
 	defer r.Close()
-	names, err := listNames(r)
+	lineages, err := d.listLineages(r)
 	if err != nil {
 		return nil, fmt.Errorf("store: repair: %w", err)
 	}
@@ -57,48 +58,84 @@ func (d *Dir) Repair() ([]string, error) {
 	if err := removeTemps(r, renewalDir, ""); err != nil {
 		errs = append(errs, fmt.Errorf("store: repair %s: %w", renewalDir, err))
 	}
-	memo := loadVerified(r)
-	orig := maps.Clone(memo)
-	seen := map[string]bool{}
-	for _, name := range names {
-		seen[name] = true
-		changed, err := d.repairLineage(r, name, memo)
+	p := &repairPass{memo: loadVerified(r), vouched: make(map[string]vouch, len(lineages))}
+	if p.b, p.quick = openBeneath(d.root); p.quick {
+		defer p.b.close()
+	}
+	orig := maps.Clone(p.memo)
+	seen := make(map[string]bool, len(lineages))
+	for _, l := range lineages {
+		seen[l.name] = true
+		changed, err := d.repairLineage(r, l, p)
 		if changed {
-			repaired = append(repaired, name)
+			repaired = append(repaired, l.name)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("store: repair %s: %w", name, err))
+			errs = append(errs, fmt.Errorf("store: repair %s: %w", l.name, err))
 		}
 	}
-	for name := range memo {
-		if !seen[name] {
-			delete(memo, name) // removed lineages leave the memo
+	for name, e := range p.memo {
+		switch {
+		case !seen[name]:
+			delete(p.memo, name) // removed lineages leave the memo
+		case p.vouched[name].version == 0:
+			// Not checked again (a lineage Repair leaves alone): its
+			// version still spares Load a second look at its key.
+			p.vouched[name] = vouch{version: e.Version}
 		}
 	}
 	d.cacheMu.Lock()
-	d.vouched = make(map[string]int, len(memo))
-	for name, e := range memo {
-		d.vouched[name] = e.Version
-	}
+	d.vouched = p.vouched
 	d.cacheMu.Unlock()
-	if !maps.Equal(orig, memo) {
-		if err := saveVerified(r, memo); err != nil {
+	if !maps.Equal(orig, p.memo) {
+		if err := saveVerified(r, p.memo); err != nil {
 			errs = append(errs, fmt.Errorf("store: repair: %w", err))
 		}
 	}
 	return repaired, errors.Join(errs...)
 }
 
-// repairLineage repairs one lineage and reports whether links moved.
-func (d *Dir) repairLineage(r *os.Root, name string, memo verifiedMemo) (bool, error) {
-	if e, ok := memo[name]; ok {
-		if st, ok := d.lineageStamps(name, e.Version); ok && st == e.Stamps {
-			// Verified by an earlier start-up, and neither its
-			// directories nor that version's files changed since: no
-			// link moved, no temporary file appeared. Not read and
-			// parsed again, so a start-up over thousands of lineages
-			// stays cheap.
-			return false, nil
+// repairPass is what Repair carries from lineage to lineage: the memo as
+// read (and updated), and what it tells Load.
+type repairPass struct {
+	memo    verifiedMemo
+	vouched map[string]vouch
+	// b is the store's root for quickCheck, when quick (openat2 works).
+	b     beneath
+	quick bool
+}
+
+// vouch notes that name's version e was verified (or found verified and
+// unchanged) with its live directory at live.
+func (p *repairPass) vouch(name string, e verifiedEntry, live stamp) {
+	p.vouched[name] = vouch{version: e.Version, live: live, trusted: e.Settled, renewal: e.Renewal, server: e.Server}
+}
+
+// repairLineage repairs one lineage and reports whether links moved. p is
+// nil when Save repairs after a failed link move (no memo to keep).
+func (d *Dir) repairLineage(r *os.Root, l lineageDir, p *repairPass) (bool, error) {
+	name := l.name
+	if p != nil && l.liveOK {
+		if e, ok := p.memo[name]; ok && e.Settled {
+			if st, _, ok := d.stampsOf(name, e.Version, l.live, d.now()); ok && st == e.Stamps {
+				// Verified by an earlier start-up, and neither its
+				// directories nor that version's files changed since: no
+				// link moved, no temporary file appeared. Not read and
+				// parsed again, so a start-up over thousands of lineages
+				// stays cheap.
+				p.vouch(name, e, l.live)
+				return false, nil
+			}
+		}
+	}
+	if p != nil && p.quick {
+		now := d.now()
+		if e, live, pfx, ok := d.quickCheck(p.b, name, now); ok {
+			p.keep(d, r, name, e, live, now)
+			if !pfx {
+				return false, nil
+			}
+			return repointPFX(r, name)
 		}
 	}
 	live, arch := path.Join(liveDir, name), path.Join(archiveDir, name)
@@ -107,7 +144,7 @@ func (d *Dir) repairLineage(r *os.Root, name string, memo verifiedMemo) (bool, e
 		errs = append(errs, removeTemps(r, dir, ""))
 	}
 
-	changed, err := d.relinkLineage(r, name, memo)
+	changed, err := d.relinkLineage(r, name, p)
 	if err == nil {
 		var moved bool
 		moved, err = repointPFX(r, name)
@@ -118,7 +155,7 @@ func (d *Dir) repairLineage(r *os.Root, name string, memo verifiedMemo) (bool, e
 
 // relinkLineage decides which version a lineage's links should point at
 // and moves the ones that do not.
-func (d *Dir) relinkLineage(r *os.Root, name string, memo verifiedMemo) (bool, error) {
+func (d *Dir) relinkLineage(r *os.Root, name string, p *repairPass) (bool, error) {
 	live := path.Join(liveDir, name)
 	var (
 		targets  [len(kinds)]string
@@ -188,16 +225,11 @@ func (d *Dir) relinkLineage(r *os.Root, name string, memo verifiedMemo) (bool, e
 
 	changed := false
 	defer func() {
-		if memo == nil {
-			return
-		}
-		// Stamped after the links moved (and before a PFX link is
-		// re-pointed, which changes live/ and costs one more full check
-		// at the next start-up).
-		if st, ok := d.lineageStamps(name, want); ok {
-			memo[name] = verifiedEntry{Version: want, Stamps: st}
-		} else {
-			delete(memo, name)
+		if p != nil {
+			// Stamped after the links moved (and before a PFX link is
+			// re-pointed, which changes live/ and costs one more full
+			// check at the next start-up).
+			d.remember(r, name, want, p)
 		}
 	}()
 	for _, kind := range linkOrder {
@@ -215,6 +247,39 @@ func (d *Dir) relinkLineage(r *os.Root, name string, memo verifiedMemo) (bool, e
 		return true, syncDir(r, live)
 	}
 	return false, nil
+}
+
+// remember records version n of a lineage, just verified, in the memo,
+// with the server of its renewal file; or forgets the lineage when its
+// files cannot be stamped.
+func (d *Dir) remember(r *os.Root, name string, n int, p *repairPass) {
+	now := d.now()
+	live, ok := d.liveStamp(name)
+	st, settled, ok2 := d.stampsOf(name, n, live, now)
+	if !ok || !ok2 {
+		delete(p.memo, name)
+		return
+	}
+	p.keep(d, r, name, verifiedEntry{Version: n, Stamps: st, Settled: settled}, live, now)
+}
+
+// keep records e, just verified with the live directory at live, in the
+// memo and for Load, with the server of the lineage's renewal file. The
+// renewal file is stamped before it is read: a change after the stamp
+// changes it. Only a settled stamp is kept (see verifiedEntry.Settled).
+func (p *repairPass) keep(d *Dir, r *os.Root, name string, e verifiedEntry, live stamp, now time.Time) {
+	if rs, ok := d.renewalStamp(name); ok && rs.regular && e.Settled && rs.settled(now) {
+		server, ok := "", false
+		if p.quick {
+			server, ok = serverBeneath(p.b, name)
+		}
+		if !ok {
+			server = readServer(r, name)
+		}
+		e.Renewal, e.Server = fileStampOf(rs), server
+	}
+	p.memo[name] = e
+	p.vouch(name, e, live)
 }
 
 func kindIndex(kind string) int {
@@ -251,15 +316,22 @@ func readVersion(r *os.Root, name string, n int) (leaf *x509.Certificate, ok boo
 			return nil, false
 		}
 	}
-	leaf, err := firstCert(data[0])
+	return verifyVersion(data[0], data[2], data[3])
+}
+
+// verifyVersion returns the certificate of a version's files when it
+// parses, the key parses and matches it, and fullchain starts with it;
+// ok is false otherwise.
+func verifyVersion(certPEM, fullchainPEM, keyPEM []byte) (leaf *x509.Certificate, ok bool) {
+	leaf, err := firstCert(certPEM)
 	if err != nil {
 		return nil, false
 	}
-	key, err := parseKey(data[3])
+	key, err := parseKey(keyPEM)
 	if err != nil || !keyMatches(leaf, key) {
 		return nil, false
 	}
-	full, err := firstCert(data[2])
+	full, err := firstCert(fullchainPEM)
 	if err != nil || !bytes.Equal(full.Raw, leaf.Raw) {
 		return nil, false
 	}
@@ -269,7 +341,7 @@ func readVersion(r *os.Root, name string, n int) (leaf *x509.Certificate, ok boo
 // removeTemps deletes leftover temporary files (".*.tmp-*") in dir; with a
 // prefix, only those whose name starts with it. Directories are left alone.
 func removeTemps(r *os.Root, dir, prefix string) error {
-	entries, err := readDir(r, dir)
+	names, err := readDirNames(r, dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -277,12 +349,15 @@ func removeTemps(r *os.Root, dir, prefix string) error {
 		return err
 	}
 	var errs []error
-	for _, e := range entries {
-		n := e.Name()
-		if e.IsDir() || !isTempName(n) || !strings.HasPrefix(n, prefix) {
+	for _, n := range names {
+		if !isTempName(n) || !strings.HasPrefix(n, prefix) {
 			continue
 		}
-		if err := r.Remove(path.Join(dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		p := path.Join(dir, n)
+		if fi, err := r.Lstat(p); err != nil || fi.IsDir() {
+			continue
+		}
+		if err := r.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}

@@ -87,7 +87,7 @@ func (d *Dir) save(r *os.Root, name string, v *version, kt cert.KeyType, meta ce
 		if err := moveLinks(r, name, n); err != nil {
 			// Some links may have moved: point them all at the newest
 			// complete version, which is the one just written.
-			if _, rerr := d.repairLineage(r, name, nil); rerr != nil {
+			if _, rerr := d.repairLineage(r, lineageDir{name: name}, nil); rerr != nil {
 				return nil, errors.Join(err, rerr)
 			}
 			return nil, err

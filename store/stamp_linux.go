@@ -30,6 +30,7 @@ func stampFrom(st *syscall.Stat_t) stamp {
 	return stamp{
 		dev: uint64(st.Dev), ino: st.Ino, size: st.Size, mode: uint32(st.Mode),
 		regular: st.Mode&syscall.S_IFMT == syscall.S_IFREG,
+		dir:     st.Mode&syscall.S_IFMT == syscall.S_IFDIR,
 		mtime:   time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec)).UnixNano(),
 		ctime:   time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec)).UnixNano(),
 	}

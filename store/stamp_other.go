@@ -27,5 +27,5 @@ func lstampOf(path string) (stamp, bool) {
 }
 
 func stampFrom(st fs.FileInfo) stamp {
-	return stamp{size: st.Size(), mode: uint32(st.Mode()), regular: st.Mode().IsRegular(), mtime: st.ModTime().UnixNano()}
+	return stamp{size: st.Size(), mode: uint32(st.Mode()), regular: st.Mode().IsRegular(), dir: st.IsDir(), mtime: st.ModTime().UnixNano()}
 }
