@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -258,5 +259,34 @@ func TestRepairMemo(t *testing.T) {
 	data, _ = os.ReadFile(filepath.Join(d.root, "certdock", "verified.json"))
 	if !strings.Contains(string(data), `"example.com":{"version":2,`) {
 		t.Fatalf("memo not updated: %s", data)
+	}
+}
+
+// Lineages are repaired side by side: each is checked once, the repaired
+// ones are reported in name order, and the memo holds every healthy one.
+func TestRepairManyLineages(t *testing.T) {
+	d := New(filepath.Join(t.TempDir(), "le"), Options{})
+	var want []string
+	for i := range 24 {
+		name := fmt.Sprintf("n%02d.example.com", i)
+		saveVersions(t, d, name, 2)
+		if i%3 == 0 {
+			pointLink(t, d, name, "privkey", 1)
+			want = append(want, name)
+		}
+	}
+	repaired, err := d.Repair()
+	if err != nil || !slices.Equal(repaired, want) {
+		t.Fatalf("Repair = %v, %v; want %v", repaired, err, want)
+	}
+	memo := loadVerifiedFile(t, d.Root())
+	for i := range 24 {
+		name := fmt.Sprintf("n%02d.example.com", i)
+		if got := linkVersions(t, d, name); got != allAt(2) {
+			t.Errorf("%s: links at %v", name, got)
+		}
+		if memo[name].Version != 2 {
+			t.Errorf("%s: memo %+v", name, memo[name])
+		}
 	}
 }
