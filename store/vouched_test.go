@@ -255,7 +255,7 @@ func TestVouchedUnsettledNotTrusted(t *testing.T) {
 		t.Fatal(err)
 	}
 	memo := loadVerifiedFile(t, root)
-	if e := memo[name]; e.Version != 1 || e.Settled || e.Renewal != (fileStamp{}) {
+	if e := memo[name]; e.Version != 1 || e.Settled || e.Renewal != "" {
 		t.Fatalf("memo entry of a fresh lineage: %+v", e)
 	}
 	if v := d.vouched[name]; v.version != 1 || v.trusted {
@@ -265,7 +265,7 @@ func TestVouchedUnsettledNotTrusted(t *testing.T) {
 		t.Fatalf("load: %+v, %v", l, err)
 	}
 	d = newProcess(t, root) // settled now: checked fully, then trusted
-	if e := loadVerifiedFile(t, root)[name]; !e.Settled || e.Server != testMeta().Server || e.Renewal == (fileStamp{}) {
+	if e := loadVerifiedFile(t, root)[name]; !e.Settled || e.Server != testMeta().Server || e.Renewal == "" {
 		t.Fatalf("memo entry after a settled check: %+v", e)
 	}
 	if v := d.vouched[name]; !v.trusted {
