@@ -119,7 +119,7 @@ func (d *Dir) loadVouched(name string, v vouch, fp fingerprint) *cert.Lineage {
 	if err != nil {
 		return nil
 	}
-	leaf, err := firstCert(data)
+	leaf, certPEM, err := certAndBlock(data)
 	if err != nil {
 		return nil
 	}
@@ -138,7 +138,7 @@ func (d *Dir) loadVouched(name string, v vouch, fp fingerprint) *cert.Lineage {
 		KeyType:   keyTypeOf(leaf.PublicKey),
 		Server:    server,
 		Leaf:      leaf,
-		CertPEM:   firstBlock(data, leaf),
+		CertPEM:   certPEM,
 	}
 }
 
@@ -304,7 +304,7 @@ func load(r *os.Root, name string, vouched int) (*cert.Lineage, error) {
 	}
 	certF, fullF, keyF := files[0], files[2], files[3]
 
-	leaf, err := firstCert(certF.data)
+	leaf, certPEM, err := certAndBlock(certF.data)
 	if err != nil {
 		return nil, corrupt("cert.pem: %v", err)
 	}
@@ -336,7 +336,7 @@ func load(r *os.Root, name string, vouched int) (*cert.Lineage, error) {
 		KeyType:   keyTypeOf(leaf.PublicKey),
 		Server:    readServer(r, name),
 		Leaf:      leaf,
-		CertPEM:   firstBlock(certF.data, leaf),
+		CertPEM:   certPEM,
 	}, nil
 }
 

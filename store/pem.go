@@ -20,6 +20,30 @@ const pemCertificate = "CERTIFICATE"
 // firstCert parses the first PEM block of data, which must be a certificate.
 func firstCert(data []byte) (*x509.Certificate, error) {
 	b, _ := pem.Decode(data)
+	return certOf(b)
+}
+
+// certAndBlock is firstCert and firstBlock of a certificate file together,
+// decoding its PEM once instead of three times when data starts with the
+// block and holds no other "-----BEGIN" up to its end: firstBlock would
+// decode that same text twice more, to the same block. (Decoding PEM
+// took as long as parsing the certificate.)
+func certAndBlock(data []byte) (*x509.Certificate, []byte, error) {
+	b, rest := pem.Decode(data)
+	leaf, err := certOf(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	block := data[:len(data)-len(rest)]
+	if len(b.Headers) == 0 && bytes.HasPrefix(data, []byte("-----BEGIN ")) && bytes.Count(block, []byte("-----BEGIN")) == 1 {
+		return leaf, bytes.Clone(block), nil
+	}
+	return leaf, firstBlock(data, leaf), nil
+}
+
+// certOf parses a PEM block (nil when there was none), which must be a
+// certificate.
+func certOf(b *pem.Block) (*x509.Certificate, error) {
 	if b == nil {
 		return nil, errors.New("no PEM block found")
 	}
