@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -386,8 +387,10 @@ func verifyVersion(certPEM, fullchainPEM, keyPEM []byte) (leaf *x509.Certificate
 	if err != nil || !keyMatches(leaf, key) {
 		return nil, false
 	}
-	full, err := firstCert(fullchainPEM)
-	if err != nil || !bytes.Equal(full.Raw, leaf.Raw) {
+	// fullchain's first block is compared by its DER: a block with the
+	// certificate's bytes parses to it, and any other block would parse
+	// (if at all) to another certificate.
+	if b, _ := pem.Decode(fullchainPEM); b == nil || b.Type != pemCertificate || !bytes.Equal(b.Bytes, leaf.Raw) {
 		return nil, false
 	}
 	return leaf, true

@@ -30,6 +30,13 @@ func TestQuickCheck(t *testing.T) {
 		{name: "key does not match", setup: func(t *testing.T, d *Dir) {
 			write(t, archivePath(d, name, "privkey", 2), testBundle(t, bundleOpts{}).PrivateKey)
 		}},
+		{name: "fullchain starting with another certificate", setup: func(t *testing.T, d *Dir) {
+			write(t, archivePath(d, name, "fullchain", 2), testBundle(t, bundleOpts{}).Fullchain())
+		}},
+		{name: "fullchain starting with a key", setup: func(t *testing.T, d *Dir) {
+			p := archivePath(d, name, "fullchain", 2)
+			write(t, p, append(testBundle(t, bundleOpts{}).PrivateKey, readFile(t, p)...))
+		}},
 		{name: "chain missing", setup: func(t *testing.T, d *Dir) { remove(t, archivePath(d, name, "chain", 2)) }},
 		{name: "live file regular", setup: func(t *testing.T, d *Dir) {
 			p := filepath.Join(d.LivePath(name), "cert.pem")
