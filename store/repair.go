@@ -156,7 +156,7 @@ func (d *Dir) repairLineage(r *os.Root, l lineageDir, p *repairPass) (bool, erro
 	name := l.name
 	if p != nil && l.liveOK {
 		if e, ok := p.entry(name); ok && e.Settled {
-			if st, _, ok := d.stampsOf(name, e.Version, l.live, d.now()); ok && st == e.Stamps {
+			if st, _, ok := d.stampsIn(p.b, p.quick, name, e.Version, l.live, d.now()); ok && st == e.Stamps {
 				// Verified by an earlier start-up, and neither its
 				// directories nor that version's files changed since: no
 				// link moved, no temporary file appeared. Not read and

@@ -64,6 +64,9 @@ func TestQuickCheck(t *testing.T) {
 				return
 			}
 			want, settled, _ := d.stampsOf(name, 2, live, now)
+			if rel, _, _ := d.stampsIn(b, true, name, 2, live, now); rel != want {
+				t.Fatalf("stamps relative to the root %s, by path %s", rel, want)
+			}
 			if wantLive, _ := d.liveStamp(name); live != wantLive || e.Version != 2 || e.Stamps != want || e.Settled != settled || !settled {
 				t.Fatalf("quickCheck %+v (live %+v)\nwant stamps %s (settled %v)", e, live, want, settled)
 			}

@@ -103,15 +103,28 @@ type vouch struct {
 // a file is empty or not a regular file. settled says nothing in them
 // changed within the second before now.
 func (d *Dir) stampsOf(name string, n int, live stamp, now time.Time) (stamps string, settled, ok bool) {
-	sep := string(filepath.Separator)
-	arch := d.root + sep + archiveDir + sep + name
-	as, ok := lstampOf(arch)
+	return d.stampsIn(beneath{}, false, name, n, live, now)
+}
+
+// stampsIn is stampsOf with the paths taken relative to b, the store's
+// root, when rel (fewer path components for the kernel to walk: a
+// start-up stamps five per lineage).
+func (d *Dir) stampsIn(b beneath, rel bool, name string, n int, live stamp, now time.Time) (stamps string, settled, ok bool) {
+	arch := archiveDir + "/" + name
+	lstamp := func(p string) (stamp, bool) {
+		if rel {
+			s, err := b.lstat(p)
+			return s, err == nil
+		}
+		return lstampOf(d.root + string(filepath.Separator) + filepath.FromSlash(p))
+	}
+	as, ok := lstamp(arch)
 	if !ok {
 		return "", false, false
 	}
 	var files [len(kinds)]stamp
 	for i, kind := range kinds {
-		if files[i], ok = lstampOf(arch + sep + archiveBase(kind, n)); !ok {
+		if files[i], ok = lstamp(arch + "/" + archiveBase(kind, n)); !ok {
 			return "", false, false
 		}
 	}
