@@ -101,6 +101,10 @@ type Dir struct {
 	cacheMu sync.Mutex
 	cache   map[string]cachedLineage // Load's results, by lineage name
 	vouched map[string]vouch         // lineages Repair verified (or found verified and unchanged) in this process
+	// vouchRoot is the root as Repair opened it, for loadVouched to read
+	// the lineages it vouched for in the tree it saw (nil without
+	// openat2).
+	vouchRoot *vouchRoot
 }
 
 // New returns the store rooted at root. Nothing is touched on disk until the

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -50,11 +51,11 @@ func (d *Dir) Load(name string) (*cert.Lineage, error) {
 		return shareLineage(c.lin), nil
 	}
 	d.cacheMu.Lock()
-	v := d.vouched[name]
+	v, root := d.vouched[name], d.vouchRoot
 	d.cacheMu.Unlock()
 	var l *cert.Lineage
-	if fpOK && v.trusted && v.live == fp.dir {
-		l = d.loadVouched(name, v, fp)
+	if fpOK && v.trusted && v.live == fp.dir && root != nil {
+		l = loadVouched(root, name, v, fp)
 	}
 	var err error
 	if l == nil {
@@ -105,16 +106,14 @@ const maxPEM = 1 << 20
 // had when this process's start-up Repair verified it (fp.dir is v.live):
 // no link moved since, so they all point at v.version, whose key and
 // fullchain were checked then. Only the certificate is read, from
-// archive/ directly (one open, no link followed); the server comes from v
+// archive/ directly (one open beneath the root Repair opened, no link
+// followed); the server comes from v
 // while the renewal file's stamp is the one it was read at. It returns
 // nil when anything is not as expected; Load then reads the long way,
 // which reports what is wrong.
-func (d *Dir) loadVouched(name string, v vouch, fp fingerprint) *cert.Lineage {
-	b, ok := openBeneath(d.root)
-	if !ok {
-		return nil
-	}
-	defer b.close()
+func loadVouched(root *vouchRoot, name string, v vouch, fp fingerprint) *cert.Lineage {
+	defer runtime.KeepAlive(root) // its descriptor stays open until the reads are done
+	b := root.b
 	data, err := b.readFile(archiveDir+"/"+name+"/"+archiveBase("cert", v.version), maxPEM)
 	if err != nil {
 		return nil
@@ -125,6 +124,7 @@ func (d *Dir) loadVouched(name string, v vouch, fp fingerprint) *cert.Lineage {
 	}
 	server := v.server
 	if !isRenewal(v.renewal, fp.renewal) {
+		var ok bool
 		if server, ok = serverBeneath(b, name); !ok {
 			return nil
 		}

@@ -63,8 +63,9 @@ func (d *Dir) Repair() ([]string, error) {
 		errs = append(errs, fmt.Errorf("store: repair %s: %w", renewalDir, err))
 	}
 	p := &repairPass{memo: loadVerified(r), vouched: make(map[string]vouch, len(lineages))}
+	var root *vouchRoot
 	if p.b, p.quick = openBeneath(d.root); p.quick {
-		defer p.b.close()
+		root = newVouchRoot(p.b)
 	}
 	orig := maps.Clone(p.memo)
 	seen := make(map[string]bool, len(lineages))
@@ -89,7 +90,7 @@ func (d *Dir) Repair() ([]string, error) {
 		}
 	}
 	d.cacheMu.Lock()
-	d.vouched = p.vouched
+	d.vouched, d.vouchRoot = p.vouched, root
 	d.cacheMu.Unlock()
 	if !maps.Equal(orig, p.memo) {
 		if err := saveVerified(r, p.memo); err != nil {

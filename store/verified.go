@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,6 +95,18 @@ type vouch struct {
 	trusted bool
 	renewal string // renewalKey of the renewal file whose server is server ("": none)
 	server  string
+}
+
+// vouchRoot is the store's root as a Repair opened it, kept for Load
+// (one open and close fewer per first Load). It is closed when nothing
+// refers to it any more: a later Repair replaces it while Loads may still
+// be reading through it.
+type vouchRoot struct{ b beneath }
+
+func newVouchRoot(b beneath) *vouchRoot {
+	v := &vouchRoot{b: b}
+	runtime.AddCleanup(v, func(b beneath) { b.close() }, b)
+	return v
 }
 
 // stampsOf describes the lineage's live and archive directories and the
