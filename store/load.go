@@ -107,10 +107,9 @@ const maxPEM = 1 << 20
 // no link moved since, so they all point at v.version, whose key and
 // fullchain were checked then. Only the certificate is read, from
 // archive/ directly (one open beneath the root Repair opened, no link
-// followed); the server comes from v
-// while the renewal file's stamp is the one it was read at. It returns
-// nil when anything is not as expected; Load then reads the long way,
-// which reports what is wrong.
+// followed); the server comes from v while the renewal file's stamp is
+// the one it was read at. It returns nil when anything is not as
+// expected; Load then reads the long way, which reports what is wrong.
 func loadVouched(root *vouchRoot, name string, v vouch, fp fingerprint) *cert.Lineage {
 	defer runtime.KeepAlive(root) // its descriptor stays open until the reads are done
 	b := root.b
