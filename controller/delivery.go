@@ -125,7 +125,7 @@ func (c *Controller) logDelivery(ctx context.Context, s cert.Spec, d Delivered, 
 		log.Debug("delivery still failing", "err", d.Err)
 	default:
 		log.Error("delivery failed", "err", d.Err, "delivered_version", d.Version)
-		if c.opts.Notifier != nil && was.Error == "" {
+		if c.opts.Notifier != nil && (was.Error == "" || was.Error == errNoVersion.Error()) {
 			c.opts.Notifier.Failed(ctx, s, fmt.Errorf("deliver to service %s: %w", d.Service, d.Err), 1)
 		}
 	}

@@ -64,6 +64,10 @@ type Deliverer struct {
 	opts  Options
 	log   *slog.Logger
 
+	// run serialises Deliver calls (the daemon's and a `renew` in the
+	// same process), so Parallel bounds the updates in flight overall.
+	run sync.Mutex
+
 	mu     sync.Mutex
 	failed map[string]failure // by service
 }
@@ -119,6 +123,8 @@ type filesResult struct {
 // each update to converge), then removes certdock's secrets that no
 // service's spec or previous spec refers to any more.
 func (d *Deliverer) Deliver(ctx context.Context, wants []controller.Delivery) []controller.Delivered {
+	d.run.Lock()
+	defer d.run.Unlock()
 	p, err := d.look(ctx)
 	if err != nil {
 		out := make([]controller.Delivered, 0, len(wants))
@@ -228,7 +234,10 @@ func (d *Deliverer) service(ctx context.Context, p *pass, svc string, wants []co
 			return d.results(p, ss, wants, err), false
 		}
 		if f, waiting := d.waiting(svc, key); waiting {
-			return d.results(p, ss, wants, fmt.Errorf("%w (retried after %s)", f.err, f.next.UTC().Format(time.RFC3339))), false
+			// The same error as when it failed, so the failure reads as
+			// one streak; the retry time is in the log.
+			d.log.Debug("service update failed before; waiting to retry", "service", svc, "retry_at", f.next.UTC().Format(time.RFC3339))
+			return d.results(p, ss, wants, f.err), false
 		}
 		if err := d.ensure(ctx, p, wants); err != nil {
 			return d.results(p, ss, wants, fmt.Errorf("service %s: %w", svc, err)), false

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -38,6 +39,15 @@ type e2e struct {
 // and certdock's daemon on the host against the manager's socket.
 func startE2E(t *testing.T) *e2e {
 	t.Helper()
+	e := newE2E(t, nil)
+	e.start(t)
+	return e
+}
+
+// newE2E is startE2E without starting the daemon, with extra
+// environment variables for certdock.
+func newE2E(t *testing.T, extra map[string]string) *e2e {
+	t.Helper()
 	image := testenv.BusyboxImage(t)
 	start := time.Now()
 	s := testenv.StartSwarm(t, testenv.SwarmOptions{Managers: 1, Workers: 2, Images: []string{image}, Heartbeat: swarmHeartbeat})
@@ -56,6 +66,7 @@ func startE2E(t *testing.T) *e2e {
 		"DNS_RESOLVERS":           bind.Addr,
 		"DOCKER_CLUSTER_PROVIDER": "swarm",
 	}
+	maps.Copy(env, extra)
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +87,17 @@ func startE2E(t *testing.T) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("certdock logs:\n%s", e.logs.String())
+		}
+	})
+	return e
+}
+
+// start runs certdock's daemon until the test ends.
+func (e *e2e) start(t *testing.T) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.app.Serve(ctx, false) }()
@@ -84,11 +106,7 @@ func startE2E(t *testing.T) *e2e {
 		if err := <-done; err != nil {
 			t.Errorf("daemon: %v", err)
 		}
-		if t.Failed() {
-			t.Logf("certdock logs:\n%s", e.logs.String())
-		}
 	})
-	return e
 }
 
 // manager runs the docker CLI against the manager.

@@ -126,13 +126,30 @@ networks:
 			t.Logf("certdock's logs:\n%s", containerLogs(certdock))
 		}
 	}()
-	eventually(t, issueTimeout, "the web service to be force-updated", func() bool {
-		n, _ := dockerErr("service", "inspect", "--format", "{{.Spec.TaskTemplate.ForceUpdate}}", stack+"_web")
-		v, _ := strconv.Atoi(n)
-		return v >= 1
+	// web gets the certificate as Swarm secrets in each of its tasks.
+	secretFile := "/run/secrets/" + webName + "/fullchain.pem"
+	var tasks []string
+	eventually(t, issueTimeout, "both web tasks to hold the certificate as secrets", func() bool {
+		out, _ := dockerErr("ps", "--quiet", "--filter", "status=running", "--filter", "label=com.docker.swarm.service.name="+stack+"_web")
+		tasks = strings.Fields(out)
+		if len(tasks) != 2 {
+			return false
+		}
+		for _, c := range tasks {
+			if _, err := dockerErr("exec", c, "test", "-s", secretFile); err != nil {
+				return false
+			}
+		}
+		return true
 	})
-	t.Logf("stack deploy → certificate issued and web force-updated in %v", time.Since(start).Round(10*time.Millisecond))
-	h.verifyChain(t, docker(t, "exec", certdock, "cat", "/etc/letsencrypt/live/"+webName+"/fullchain.pem"), webName)
+	t.Logf("stack deploy → certificate issued and delivered to web's tasks in %v", time.Since(start).Round(10*time.Millisecond))
+	live := docker(t, "exec", certdock, "cat", "/etc/letsencrypt/live/"+webName+"/fullchain.pem")
+	h.verifyChain(t, live, webName)
+	for _, c := range tasks {
+		if got := docker(t, "exec", c, "cat", secretFile); got != live {
+			t.Errorf("task %s: %s differs from the lineage's fullchain.pem", c, secretFile)
+		}
+	}
 	eventually(t, 30*time.Second, "certdock's HEALTHCHECK to pass", func() bool { return healthStatus(certdock) == "healthy" })
 	h.checkStatus(t, certdock)
 }
@@ -177,6 +194,13 @@ func removeStack(t *testing.T, stack string) {
 	for _, v := range strings.Fields(vols) {
 		if out, err := dockerErr("volume", "rm", v); err != nil {
 			t.Errorf("cleanup: volume rm %s: %v %s", v, err, out)
+		}
+	}
+	// The secrets certdock created for web (not part of the stack).
+	secs, _ := dockerErr("secret", "ls", "--quiet", "--filter", "label=certdock.managed-by", "--filter", "label=certdock.lineage="+webName)
+	for _, s := range strings.Fields(secs) {
+		if out, err := dockerErr("secret", "rm", s); err != nil {
+			t.Errorf("cleanup: secret rm %s: %v %s", s, err, out)
 		}
 	}
 	for _, kind := range []string{"ps --all", "network ls", "secret ls", "service ls"} {
