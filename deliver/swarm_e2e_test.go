@@ -37,7 +37,7 @@ type e2e struct {
 
 // startE2E builds a swarm of 1 manager and 2 workers, Pebble and bind9,
 // and certdock's daemon on the host against the manager's socket.
-func startE2E(t *testing.T) *e2e {
+func startE2E(t testing.TB) *e2e {
 	t.Helper()
 	e := newE2E(t, nil)
 	e.start(t)
@@ -46,7 +46,7 @@ func startE2E(t *testing.T) *e2e {
 
 // newE2E is startE2E without starting the daemon, with extra
 // environment variables for certdock.
-func newE2E(t *testing.T, extra map[string]string) *e2e {
+func newE2E(t testing.TB, extra map[string]string) *e2e {
 	t.Helper()
 	image := testenv.BusyboxImage(t)
 	start := time.Now()
@@ -96,7 +96,7 @@ func newE2E(t *testing.T, extra map[string]string) *e2e {
 }
 
 // start runs certdock's daemon until the test ends.
-func (e *e2e) start(t *testing.T) {
+func (e *e2e) start(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -110,7 +110,7 @@ func (e *e2e) start(t *testing.T) {
 }
 
 // manager runs the docker CLI against the manager.
-func (e *e2e) manager(t *testing.T, args ...string) string {
+func (e *e2e) manager(t testing.TB, args ...string) string {
 	t.Helper()
 	return e.swarm.Manager(t).Docker(t, args...)
 }
@@ -125,7 +125,7 @@ func (e *e2e) version(name string) int {
 }
 
 // liveFiles returns the four live files of a lineage.
-func (e *e2e) liveFiles(t *testing.T, name string) map[string]string {
+func (e *e2e) liveFiles(t testing.TB, name string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, f := range []string{"cert.pem", "chain.pem", "fullchain.pem", "privkey.pem"} {
@@ -166,7 +166,7 @@ func taskFiles(n *testenv.SwarmNode, service, dir string, files []string) (conte
 }
 
 // waitTaskFiles waits until service's task on n holds want in dir.
-func waitTaskFiles(t *testing.T, n *testenv.SwarmNode, service, dir string, want map[string]string, timeout time.Duration) map[string]string {
+func waitTaskFiles(t testing.TB, n *testenv.SwarmNode, service, dir string, want map[string]string, timeout time.Duration) map[string]string {
 	t.Helper()
 	files := slices.Sorted(func(yield func(string) bool) {
 		for k := range want {
@@ -205,7 +205,7 @@ func equalFiles(got, want map[string]string) map[string]bool {
 }
 
 // certdockSecrets lists the names of the secrets certdock created.
-func (e *e2e) certdockSecrets(t *testing.T) []string {
+func (e *e2e) certdockSecrets(t testing.TB) []string {
 	t.Helper()
 	out := e.manager(t, "secret", "ls", "--filter", "label=certdock.managed-by", "--format", "{{.Name}}")
 	if out == "" {
@@ -217,7 +217,7 @@ func (e *e2e) certdockSecrets(t *testing.T) []string {
 }
 
 // eventually polls cond until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -229,7 +229,7 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 }
 
 // keyMatches checks that a delivered key and certificate form a pair.
-func keyMatches(t *testing.T, files map[string]string) {
+func keyMatches(t testing.TB, files map[string]string) {
 	t.Helper()
 	if _, err := tls.X509KeyPair([]byte(files["fullchain.pem"]), []byte(files["privkey.pem"])); err != nil {
 		t.Fatalf("delivered key does not match the certificate: %v", err)

@@ -482,3 +482,28 @@ func archiveVersions(r *os.Root, name string) ([]int, error) {
 	slices.Reverse(out)
 	return out, nil
 }
+
+// readLineage runs read on lineage name inside the store's root, for a
+// read-only operation op ("files", "private key", "versions"): the name is
+// checked first, and every error is prefixed with "store: op name". A
+// store whose directory does not exist gives an error wrapping
+// fs.ErrNotExist.
+func readLineage[T any](d *Dir, op, name string, read func(r *os.Root) (T, error)) (T, error) {
+	var zero T
+	if err := cert.ValidName(name); err != nil {
+		return zero, fmt.Errorf("store: %s: %w", op, err)
+	}
+	r, err := os.OpenRoot(d.root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return zero, fmt.Errorf("store: %s %s: %w", op, name, fs.ErrNotExist)
+	}
+	if err != nil {
+		return zero, fmt.Errorf("store: %s %s: %w", op, name, err)
+	}
+	defer r.Close()
+	v, err := read(r)
+	if err != nil {
+		return zero, fmt.Errorf("store: %s %s: %w", op, name, err)
+	}
+	return v, nil
+}

@@ -8,8 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-
-	"github.com/certdock/certdock/cert"
 )
 
 // Files returns the four files of a lineage's current version as
@@ -23,22 +21,9 @@ import (
 // wraps fs.ErrNotExist when the lineage does not exist and ErrCorrupt
 // when its files do not belong together; it never contains key material.
 func (d *Dir) Files(name string, certPEM []byte) (map[string][]byte, error) {
-	if err := cert.ValidName(name); err != nil {
-		return nil, fmt.Errorf("store: files: %w", err)
-	}
-	r, err := os.OpenRoot(d.root)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("store: files %s: %w", name, fs.ErrNotExist)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: files %s: %w", name, err)
-	}
-	defer r.Close()
-	out, err := liveFiles(r, name, certPEM)
-	if err != nil {
-		return nil, fmt.Errorf("store: files %s: %w", name, err)
-	}
-	return out, nil
+	return readLineage(d, "files", name, func(r *os.Root) (map[string][]byte, error) {
+		return liveFiles(r, name, certPEM)
+	})
 }
 
 // liveFiles reads and checks the four live files of a lineage.

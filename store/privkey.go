@@ -6,8 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-
-	"github.com/certdock/certdock/cert"
 )
 
 // PrivateKey returns the private key of a lineage's current version as
@@ -21,22 +19,9 @@ import (
 // does not exist (no live/<name>) and ErrCorrupt when it exists but its
 // key cannot be used; it never contains key material.
 func (d *Dir) PrivateKey(name string) ([]byte, error) {
-	if err := cert.ValidName(name); err != nil {
-		return nil, fmt.Errorf("store: private key: %w", err)
-	}
-	r, err := os.OpenRoot(d.root)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("store: private key %s: %w", name, fs.ErrNotExist)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: private key %s: %w", name, err)
-	}
-	defer r.Close()
-	key, err := liveKey(r, name)
-	if err != nil {
-		return nil, fmt.Errorf("store: private key %s: %w", name, err)
-	}
-	return key, nil
+	return readLineage(d, "private key", name, func(r *os.Root) ([]byte, error) {
+		return liveKey(r, name)
+	})
 }
 
 // liveKey reads live/<name>/privkey.pem and checks it against cert.pem.

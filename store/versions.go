@@ -24,22 +24,9 @@ import (
 // includes a lineage whose live files are regular files rather than links
 // into archive/: its only certificate is the one Load returns.
 func (d *Dir) Versions(name string) ([]cert.Version, error) {
-	if err := cert.ValidName(name); err != nil {
-		return nil, fmt.Errorf("store: versions: %w", err)
-	}
-	r, err := os.OpenRoot(d.root)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("store: versions %s: %w", name, fs.ErrNotExist)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: versions %s: %w", name, err)
-	}
-	defer r.Close()
-	vs, err := versions(r, name)
-	if err != nil {
-		return nil, fmt.Errorf("store: versions %s: %w", name, err)
-	}
-	return vs, nil
+	return readLineage(d, "versions", name, func(r *os.Root) ([]cert.Version, error) {
+		return versions(r, name)
+	})
 }
 
 func versions(r *os.Root, name string) ([]cert.Version, error) {
