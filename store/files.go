@@ -35,12 +35,9 @@ func liveFiles(r *os.Root, name string, certPEM []byte) (map[string][]byte, erro
 	var files [len(kinds)]liveFile
 	out := make(map[string][]byte, len(kinds))
 	for i, kind := range kinds {
-		lf, err := readLive(r, path.Join(dir, kind+".pem"), kind)
-		if errors.Is(err, fs.ErrPermission) {
-			return nil, err
-		}
+		lf, err := readLiveOrCorrupt(r, dir, kind)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+			return nil, err
 		}
 		files[i] = lf
 		out[kind+".pem"] = lf.data
@@ -59,4 +56,17 @@ func liveFiles(r *os.Root, name string, certPEM []byte) (map[string][]byte, erro
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	return out, nil
+}
+
+// readLiveOrCorrupt reads live file kind of the lineage directory dir: a
+// permission error as it is, any other error wrapping ErrCorrupt.
+func readLiveOrCorrupt(r *os.Root, dir, kind string) (liveFile, error) {
+	lf, err := readLive(r, path.Join(dir, kind+".pem"), kind)
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return lf, err
+	case err != nil:
+		return lf, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return lf, nil
 }

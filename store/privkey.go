@@ -1,9 +1,7 @@
 package store
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 )
@@ -36,12 +34,9 @@ func liveKey(r *os.Root, name string) ([]byte, error) {
 	}
 	var files [2]liveFile
 	for i, kind := range [...]string{"cert", "privkey"} {
-		lf, err := readLive(r, path.Join(dir, kind+".pem"), kind)
-		if errors.Is(err, fs.ErrPermission) {
-			return nil, err
-		}
+		lf, err := readLiveOrCorrupt(r, dir, kind)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+			return nil, err
 		}
 		files[i] = lf
 	}
