@@ -139,6 +139,16 @@ func TestDeliveryWaitsForFirstVersion(t *testing.T) {
 	if n.calls.Load() != 1 { // the issuance failure only
 		t.Fatalf("notifier ran %d times, want once (issuance only)", n.calls.Load())
 	}
+	// Issued now, but its first delivery fails: that is a new failure,
+	// notified, even though the record was "waiting" before.
+	iss.mu.Lock()
+	iss.failFor = nil
+	iss.mu.Unlock()
+	del.fail = map[string]error{"web": errors.New("update paused")}
+	c.Renew(context.Background(), []string{"a.example.com"}, false)
+	if n.calls.Load() != 2 {
+		t.Fatalf("notifier ran %d times, want 2 (issuance, then delivery)", n.calls.Load())
+	}
 }
 
 func TestDaemonDeliversAfterEveryPass(t *testing.T) {
