@@ -18,6 +18,14 @@ func newTestDeliverer(sw *fakeSwarm, files Files, now *time.Time) *Deliverer {
 	return New(sw, files, Options{Now: func() time.Time { return *now }})
 }
 
+// setup returns a fake swarm with services, and a Deliverer on it whose
+// clock the test moves with *now.
+func setup(services ...string) (*fakeSwarm, *Deliverer, *time.Time) {
+	sw := newFakeSwarm(services...)
+	now := time.Now()
+	return sw, newTestDeliverer(sw, &fakeFiles{}, &now), &now
+}
+
 // one returns the single result of a call, failing otherwise.
 func one(t *testing.T, res []controller.Delivered) controller.Delivered {
 	t.Helper()
@@ -104,9 +112,7 @@ func TestDeliverRotatesAndCollects(t *testing.T) {
 
 func TestDeliverRepairsWithoutNewSecrets(t *testing.T) {
 	ctx := context.Background()
-	sw := newFakeSwarm("web")
-	now := time.Now()
-	d := newTestDeliverer(sw, &fakeFiles{}, &now)
+	sw, d, _ := setup("web")
 	v1 := lineage(t, "example.com", 1)
 	one(t, d.Deliver(ctx, []controller.Delivery{want(v1, "web")}))
 
@@ -205,9 +211,7 @@ func TestDeliverRollbackBacksOff(t *testing.T) {
 
 func TestDeliverPausedUpdateIsAFailure(t *testing.T) {
 	ctx := context.Background()
-	sw := newFakeSwarm("web")
-	now := time.Now()
-	d := newTestDeliverer(sw, &fakeFiles{}, &now)
+	sw, d, _ := setup("web")
 	v1 := lineage(t, "example.com", 1)
 	one(t, d.Deliver(ctx, []controller.Delivery{want(v1, "web")}))
 	sw.services["web"].state, sw.services["web"].message = "paused", "update paused due to failure or early termination of task x"
@@ -219,9 +223,7 @@ func TestDeliverPausedUpdateIsAFailure(t *testing.T) {
 
 func TestDeliverOutOfSequenceReplans(t *testing.T) {
 	ctx := context.Background()
-	sw := newFakeSwarm("web")
-	now := time.Now()
-	d := newTestDeliverer(sw, &fakeFiles{}, &now)
+	sw, d, _ := setup("web")
 	v1 := lineage(t, "example.com", 1)
 	// Someone updates the service between the listing and the update.
 	racer := &racingSwarm{fakeSwarm: sw}

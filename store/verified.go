@@ -62,11 +62,18 @@ type verifiedEntry struct {
 // identity, size and times (a rewrite in place changes its change time,
 // a replacement its inode number).
 func appendRenewalKey(b []byte, s stamp) []byte {
+	return appendStamp(b, s, true)
+}
+
+// appendStamp appends "dev:ino[:size]:mtime:ctime" of s to b.
+func appendStamp(b []byte, s stamp, size bool) []byte {
 	b = strconv.AppendUint(b, s.dev, 10)
 	b = append(b, ':')
 	b = strconv.AppendUint(b, s.ino, 10)
-	b = append(b, ':')
-	b = strconv.AppendInt(b, s.size, 10)
+	if size {
+		b = append(b, ':')
+		b = strconv.AppendInt(b, s.size, 10)
+	}
 	b = append(b, ':')
 	b = strconv.AppendInt(b, s.mtime, 10)
 	b = append(b, ':')
@@ -150,18 +157,7 @@ func formatStamps(live, arch stamp, files [len(kinds)]stamp, now time.Time) (sta
 	settled = true
 	b := make([]byte, 0, 384)
 	put := func(s stamp, size bool) {
-		b = strconv.AppendUint(b, s.dev, 10)
-		b = append(b, ':')
-		b = strconv.AppendUint(b, s.ino, 10)
-		if size {
-			b = append(b, ':')
-			b = strconv.AppendInt(b, s.size, 10)
-		}
-		b = append(b, ':')
-		b = strconv.AppendInt(b, s.mtime, 10)
-		b = append(b, ':')
-		b = strconv.AppendInt(b, s.ctime, 10)
-		b = append(b, ';')
+		b = append(appendStamp(b, s, size), ';')
 		settled = settled && s.settled(now)
 	}
 	put(live, false)
