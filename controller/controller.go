@@ -93,6 +93,9 @@ type Controller struct {
 	noted    map[string]wantedNote // recordWanted's memory; used by passes only
 	// delivering: the last delivery run had deliveries to make.
 	delivering bool
+	// deliveryNames are the certificates whose deliveries the last
+	// delivery run recorded; nil before the first.
+	deliveryNames map[string]bool
 }
 
 // New builds a Controller. actor may be nil (no Docker): actions are then

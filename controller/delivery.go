@@ -94,12 +94,28 @@ func (c *Controller) recordDeliveries(ctx context.Context, specs []cert.Spec, re
 			c.update(s.Name, func(r *Record) { r.Deliveries = next })
 		}
 	}
-	// Certificates that no longer deliver anywhere forget their results.
-	for _, name := range c.opts.Memory.Names() {
-		if _, ok := byName[name]; ok {
+	// Certificates that no longer deliver anywhere forget their results:
+	// those recorded by the previous run, or, in the first run of the
+	// process, any record that has some.
+	wanted := make(map[string]bool, len(specs))
+	for _, s := range specs {
+		wanted[s.Name] = true
+	}
+	c.mu.Lock()
+	before := c.deliveryNames
+	c.deliveryNames = wanted
+	c.mu.Unlock()
+	if before == nil {
+		before = map[string]bool{}
+		for _, name := range c.opts.Memory.Names() {
+			before[name] = true
+		}
+	}
+	for name := range before {
+		if wanted[name] {
 			continue
 		}
-		if r, _ := c.opts.Memory.Get(name); len(r.Deliveries) > 0 && !slices.ContainsFunc(specs, func(s cert.Spec) bool { return s.Name == name }) {
+		if r, _ := c.opts.Memory.Get(name); len(r.Deliveries) > 0 {
 			c.update(name, func(r *Record) { r.Deliveries = nil })
 		}
 	}
