@@ -195,3 +195,11 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestJudgeKeepsOtherAccountsNextToAMatch(t *testing.T) {
+	w := Want{Name: "a.example.com", Issuer: iss, AccountURI: acct}
+	v := Judge(w, []string{"letsencrypt.org; accounturi=" + acct, "letsencrypt.org; accounturi=" + other}, time.Unix(1800000000, 0))
+	if v.Problem != OK || len(v.Others) != 1 || v.Others[0] != other {
+		t.Fatalf("verdict = %+v", v)
+	}
+}

@@ -54,7 +54,8 @@ type Verdict struct {
 	// Match is the record that authorizes the validation (Problem OK).
 	Match Record
 	// Others are the account URLs of records for this CA that authorize
-	// another account, sorted.
+	// another account, sorted (also when another record is OK: records
+	// left from a previous account).
 	Others []string
 	// Detail says what is wrong, naming the record (empty when OK).
 	Detail string
@@ -70,6 +71,7 @@ func Judge(w Want, txts []string, now time.Time, alsoIssuers ...string) Verdict 
 	issuers := append([]string{strings.ToLower(w.Issuer)}, alsoIssuers...)
 	v := Verdict{Problem: Missing}
 	var malformed []string
+	var match *Record
 	for _, t := range txts {
 		r, err := Parse(t)
 		if !slices.Contains(issuers, r.Issuer) {
@@ -92,13 +94,18 @@ func Judge(w Want, txts []string, now time.Time, alsoIssuers ...string) Verdict 
 		case w.Wildcard && !r.Wildcard:
 			v.Problem, v.Match = max(v.Problem, NoWildcardPolicy), r
 		default:
-			return Verdict{Problem: OK, Match: r}
+			if match == nil {
+				match = &r
+			}
 		}
+	}
+	slices.Sort(v.Others)
+	if match != nil {
+		return Verdict{Problem: OK, Match: *match, Others: v.Others}
 	}
 	if v.Problem == Missing && len(malformed) > 0 {
 		v.Problem = Malformed
 	}
-	slices.Sort(v.Others)
 	name := strings.TrimSuffix(w.FQDN(), ".")
 	switch v.Problem {
 	case Missing:
