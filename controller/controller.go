@@ -36,6 +36,9 @@ type Options struct {
 	// configuration error (default 6 h); a changed configuration retries
 	// them at once.
 	ConfigRetry time.Duration
+	// RecordPoll is how often a certificate waiting for its DNS records
+	// (dns-persist-01) is checked again (default DefaultRecordPoll).
+	RecordPoll time.Duration
 	// ConfigTag fingerprints the configuration issuance depends on
 	// (provider and its settings, CA): a certificate that failed for a
 	// configuration error under another tag is retried at once.
@@ -121,6 +124,9 @@ func New(store Store, issuer Issuer, sources []Source, actor Actor, opts Options
 	}
 	if opts.Backoff == nil {
 		opts.Backoff = DefaultBackoff
+	}
+	if opts.RecordPoll <= 0 {
+		opts.RecordPoll = DefaultRecordPoll
 	}
 	if opts.ConfigRetry <= 0 {
 		opts.ConfigRetry = 6 * time.Hour

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/certdock/certdock/cert"
@@ -53,6 +54,9 @@ func gate(rec Record, spec, config string, now time.Time) (blocked bool) {
 // gateError describes why a certificate waits, for results and status.
 func gateError(rec Record) error {
 	until := rec.NextAttempt.UTC().Format(time.RFC3339)
+	if len(rec.WaitingRecords) > 0 {
+		return fmt.Errorf("%w: %s (DNS checked again at %s)", ErrBackingOff, rec.LastError, until)
+	}
 	if rec.NeedsConfig {
 		return fmt.Errorf("%w: %s (retried when the configuration changes, or at %s)", ErrNeedsConfig, rec.LastError, until)
 	}
@@ -69,6 +73,12 @@ func (c *Controller) recordFailure(ctx context.Context, spec cert.Spec, err erro
 		wait := c.opts.Backoff(r.Failures)
 		if needsConfig {
 			wait = c.opts.ConfigRetry
+		}
+		r.WaitingRecords = nil
+		if we, ok := asWaiting(err); ok {
+			// Waiting for DNS records: checked again soon, with DNS
+			// queries only; the CA is not asked meanwhile.
+			wait, needsConfig, r.WaitingRecords = c.opts.RecordPoll, false, slices.Clone(we.Records)
 		}
 		wait = max(wait, ra)
 		r.NextAttempt, r.LastError, r.NeedsConfig = c.opts.Now().Add(wait), err.Error(), needsConfig

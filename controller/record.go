@@ -38,6 +38,10 @@ type Record struct {
 	FailedSpec, FailedConfig string
 	// Notified: the failure notification ran for the current streak.
 	Notified bool
+	// WaitingRecords, when not empty, says the failure streak is a wait
+	// for DNS records the user creates once (dns-persist-01): the records
+	// to create, in zone-file syntax. LastError says what is wrong.
+	WaitingRecords []string
 	// ARI is the CA's last renewal-window answer for the current
 	// certificate, nil when never asked.
 	ARI *ARIRecord
@@ -78,6 +82,7 @@ type ARIRecord struct {
 func (r Record) Clone() Record {
 	r.Targets = slices.Clone(r.Targets)
 	r.Deliveries = slices.Clone(r.Deliveries)
+	r.WaitingRecords = slices.Clone(r.WaitingRecords)
 	if r.ARI != nil {
 		a := *r.ARI
 		r.ARI = &a

@@ -76,6 +76,9 @@ func (c *Controller) Status(ctx context.Context) ([]CertStatus, []error) {
 func NextStep(d Decision, rec Record, spec, config string, now time.Time) (string, time.Time) {
 	if gate(rec, spec, config, now) {
 		until := rec.NextAttempt
+		if len(rec.WaitingRecords) > 0 {
+			return fmt.Sprintf("%s (DNS checked again at %s)", rec.LastError, stamp(until)), until
+		}
 		if rec.NeedsConfig {
 			return fmt.Sprintf("needs configuration: %s (retried when the configuration changes, or at %s)", rec.LastError, stamp(until)), until
 		}

@@ -104,6 +104,12 @@ func (c *Controller) sync(ctx context.Context, q *queue, name string) outcome {
 		log.Debug("due; waiting for the maintenance window", "reason", d.String())
 		return outcome{kind: outUnchanged}
 	}
+	if err := c.checkRecords(ctx, spec); err != nil {
+		if we, ok := asWaiting(err); ok {
+			return c.waiting(ctx, q, spec, we)
+		}
+		return c.failed(ctx, q, spec, fmt.Errorf("check DNS records: %w", err))
+	}
 	log.Info("issuing certificate", "domains", spec.Domains, "reason", d.String())
 	start := c.opts.Now()
 	if cur != nil && spec.KeyType == "" && c.opts.DefaultKeyType == "" {
@@ -114,6 +120,9 @@ func (c *Controller) sync(ctx context.Context, q *queue, name string) outcome {
 	b, meta, err := c.issuer.Issue(ctx, spec, cur)
 	if c.opts.Observer != nil {
 		c.opts.Observer.Issued(name, c.opts.Now().Sub(start), err)
+	}
+	if we, ok := asWaiting(err); ok {
+		return c.waiting(ctx, q, spec, we) // a record went away since the check
 	}
 	if err != nil {
 		return c.failed(ctx, q, spec, fmt.Errorf("issue: %w", err))
@@ -222,4 +231,5 @@ func actionTexts(acts []cert.Action) []string {
 func clearFailure(r *Record) {
 	r.Failures, r.NextAttempt, r.LastError, r.Notified = 0, time.Time{}, "", false
 	r.NeedsConfig, r.FailedSpec, r.FailedConfig = false, "", ""
+	r.WaitingRecords = nil
 }

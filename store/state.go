@@ -71,6 +71,10 @@ type LineageState struct {
 	// Notified says the failure notification was sent for the current
 	// streak.
 	Notified bool `json:"notified,omitempty"`
+	// WaitingRecords, when not empty, says the failure streak is a wait
+	// for DNS records the user creates once (dns-persist-01): the records
+	// to create, in zone-file syntax.
+	WaitingRecords []string `json:"waiting_records,omitempty"`
 	// ARI is the CA's last renewal information answer for the lineage's
 	// certificate, so that a new process need not ask again while it is
 	// fresh; nil when the CA was never asked.

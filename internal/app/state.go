@@ -75,6 +75,7 @@ func (m *stateMemory) Get(name string) (controller.Record, bool) {
 		Source: ls.Source, Targets: slices.Clone(ls.Targets),
 		Failures: ls.Failures, NextAttempt: ls.NextAttempt, LastError: ls.LastError, Notified: ls.Notified,
 		NeedsConfig: ls.NeedsConfig, FailedSpec: ls.FailedSpec, FailedConfig: ls.FailedConfig,
+		WaitingRecords: slices.Clone(ls.WaitingRecords),
 	}
 	if a := ls.ARI; a != nil {
 		r.ARI = &controller.ARIRecord{Serial: a.Serial, Start: a.Start, End: a.End, Fetched: a.Fetched, NextFetch: a.NextFetch, Err: a.Err}
@@ -98,6 +99,7 @@ func (m *stateMemory) Put(name string, r controller.Record) {
 		Source: r.Source, Targets: slices.Clone(r.Targets),
 		Failures: r.Failures, NextAttempt: r.NextAttempt, LastError: r.LastError, Notified: r.Notified,
 		NeedsConfig: r.NeedsConfig, FailedSpec: r.FailedSpec, FailedConfig: r.FailedConfig,
+		WaitingRecords: slices.Clone(r.WaitingRecords),
 	}
 	if a := r.ARI; a != nil {
 		ls.ARI = &store.ARIState{Serial: a.Serial, Start: a.Start, End: a.End, Fetched: a.Fetched, NextFetch: a.NextFetch, Err: a.Err}
