@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -181,84 +180,6 @@ func writeGoContext(w io.Writer, busybox []byte, goroot string) error {
 		return err
 	}
 	return tw.Close()
-}
-
-// certdockImageRepo is the repository name of the images
-// BuildCertdockImage builds.
-const certdockImageRepo = "certdock-test-image"
-
-// certdockImageBuildTimeout bounds a full build of the repository's
-// Dockerfile: compiling every lego provider from scratch takes minutes on
-// two cores.
-const certdockImageBuildTimeout = 15 * time.Minute
-
-// BuildCertdockImage builds the Dockerfile at the repository root (root,
-// relative to the test's directory) exactly as users do, except for its
-// build arguments: GO_IMAGE is GoImage, BUSYBOX_IMAGE is BusyboxImage and
-// GOPROXY is a module proxy the test serves on loopback from this
-// machine's module cache (the build runs with host networking to reach
-// it), so nothing comes from a registry or the Internet. The image is
-// labelled certdock-test=1 and removed, with every intermediate image the
-// build left, when t's cleanups run.
-func BuildCertdockImage(t testing.TB, root string) string {
-	t.Helper()
-	goRef := GoImage(t)
-	busyboxRef := BusyboxImage(t)
-	docker := requireBinary(t, "docker", "docker.io")
-	cache := goEnv("GOMODCACHE")
-	if cache == "" {
-		unavailable(t, "go env GOMODCACHE failed")
-	}
-	proxy := serveModuleProxy(t, filepath.Join(cache, "cache", "download"))
-
-	ctx, cancel := context.WithTimeout(context.Background(), certdockImageBuildTimeout)
-	defer cancel()
-	before, err := imageIDs(ctx, docker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := fmt.Sprintf("%s:%d", certdockImageRepo, time.Now().UnixNano())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		exec.CommandContext(ctx, docker, "image", "rm", "--force", ref).Run()
-		after, err := imageIDs(ctx, docker)
-		if err != nil {
-			t.Errorf("cleanup: %v", err)
-			return
-		}
-		// Intermediate images of the build (the classic builder keeps
-		// one per step); removing one may remove its parents, so errors
-		// are checked by listing again.
-		var left []string
-		for _, id := range after {
-			if !slices.Contains(before, id) {
-				exec.CommandContext(ctx, docker, "image", "rm", "--force", id).Run()
-				left = append(left, id)
-			}
-		}
-		final, _ := imageIDs(ctx, docker)
-		for _, id := range left {
-			if slices.Contains(final, id) {
-				t.Errorf("cleanup: image %s left by the build could not be removed", id)
-			}
-		}
-	})
-	start := time.Now()
-	cmd := exec.CommandContext(ctx, docker, "build", "--network", "host",
-		"--build-arg", "GO_IMAGE="+goRef,
-		"--build-arg", "BUSYBOX_IMAGE="+busyboxRef,
-		"--build-arg", "GOPROXY="+proxy,
-		"--build-arg", "VERSION=test",
-		"--label", "certdock-test=1",
-		"--tag", ref, root)
-	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("docker build of the repository's Dockerfile: %v\n%s", err, tail(string(out), 60))
-	}
-	t.Logf("built %s from the repository's Dockerfile in %v", ref, time.Since(start).Round(time.Second))
-	return ref
 }
 
 // imageIDs lists the IDs of every image, intermediate ones included.

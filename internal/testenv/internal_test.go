@@ -3,6 +3,8 @@ package testenv
 import (
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -147,5 +149,51 @@ func TestBindRetriesTakenPort(t *testing.T) {
 				t.Errorf("TXT = %q", got)
 			}
 		})
+	}
+}
+
+// TestContextHash: the build-context hash changes with a file the build
+// sees and not with one .dockerignore excludes.
+func TestContextHash(t *testing.T) {
+	root := t.TempDir()
+	write := func(name, data string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(".dockerignore", "docs\n/bin\n*.test\n")
+	write("Dockerfile", "FROM scratch\n")
+	write("main.go", "package main\n")
+	write("docs/a.md", "doc")
+	hash := func() string {
+		t.Helper()
+		h, err := contextHash(root, "base")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	h0 := hash()
+	write("docs/a.md", "changed doc")
+	write("bin/tool", "x")
+	write("x.test", "x")
+	if h := hash(); h != h0 {
+		t.Fatal("a change to excluded files changed the hash")
+	}
+	write("main.go", "package main // changed\n")
+	h1 := hash()
+	if h1 == h0 {
+		t.Fatal("a change to main.go did not change the hash")
+	}
+	write("Dockerfile", "FROM scratch\nCOPY . .\n")
+	if h := hash(); h == h1 {
+		t.Fatal("a change to the Dockerfile (listed in .dockerignore, sent anyway) did not change the hash")
+	}
+	if h, _ := contextHash(root, "other base"); h == hash() {
+		t.Fatal("another base image did not change the hash")
 	}
 }
