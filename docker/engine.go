@@ -22,6 +22,7 @@ type engine interface {
 	execAPI
 	serviceAPI
 	secretAPI
+	configAPI
 	systemAPI
 	connAPI
 }
@@ -55,6 +56,15 @@ type secretAPI interface {
 	SecretList(ctx context.Context, options client.SecretListOptions) (client.SecretListResult, error)
 	SecretInspect(ctx context.Context, id string, options client.SecretInspectOptions) (client.SecretInspectResult, error)
 	SecretRemove(ctx context.Context, id string, options client.SecretRemoveOptions) (client.SecretRemoveResult, error)
+}
+
+// configAPI creates, lists, inspects, updates and removes Swarm configs.
+type configAPI interface {
+	ConfigCreate(ctx context.Context, options client.ConfigCreateOptions) (client.ConfigCreateResult, error)
+	ConfigList(ctx context.Context, options client.ConfigListOptions) (client.ConfigListResult, error)
+	ConfigInspect(ctx context.Context, id string, options client.ConfigInspectOptions) (client.ConfigInspectResult, error)
+	ConfigUpdate(ctx context.Context, id string, options client.ConfigUpdateOptions) (client.ConfigUpdateResult, error)
+	ConfigRemove(ctx context.Context, id string, options client.ConfigRemoveOptions) (client.ConfigRemoveResult, error)
 }
 
 // systemAPI asks the daemon about itself and follows its events.

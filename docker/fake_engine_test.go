@@ -46,6 +46,7 @@ type fakeEngine struct {
 	exec    fakeExec
 	svc     fakeService
 	secrets fakeSecrets
+	configs fakeConfigs
 	// cancel is called where a fakeProgress asks for it.
 	cancel context.CancelFunc
 
