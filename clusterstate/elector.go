@@ -112,10 +112,14 @@ func (e *Elector) Run(ctx context.Context) error {
 
 // step reads the lease, writes it when it should, and returns how long to
 // wait before the next step.
-func (e *Elector) step(ctx context.Context, obs *Observed) time.Duration {
+func (e *Elector) step(parent context.Context, obs *Observed) time.Duration {
+	// A partitioned manager may hold a call until it times out: bound
+	// each so the loop keeps noticing its deadline.
+	ctx, cancel := context.WithTimeout(parent, e.ttl/3)
+	defer cancel()
 	l, index, err := e.store.ReadLease(ctx)
 	if err != nil {
-		if ctx.Err() == nil {
+		if parent.Err() == nil {
 			e.log.Warn("reading the swarm lease failed", "err", err)
 		}
 		return e.retryWait()
@@ -137,7 +141,7 @@ func (e *Elector) step(ctx context.Context, obs *Observed) time.Duration {
 			// Another wrote first: look again at once.
 			return 0
 		}
-		if ctx.Err() == nil {
+		if parent.Err() == nil {
 			e.log.Warn("writing the swarm lease failed", "err", err, "step", step.String())
 		}
 		return e.retryWait()
