@@ -159,6 +159,10 @@ type Spec struct {
 	KeyType KeyType
 	// Profile is the ACME profile wanted; empty means the CA's default.
 	Profile string
+	// DNSProfile names the DNS profile (provider and credentials) that
+	// solves the certificate's challenges; empty means the default
+	// provider (DNS_PROVIDER / LEXICON_PROVIDER).
+	DNSProfile string
 	// Source says where the certificate was declared.
 	Source Source
 	// Actions run after the certificate gets a new version.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/certdock/certdock/cert"
+	"github.com/certdock/certdock/dnsprofile"
 	"github.com/certdock/certdock/labels"
 	"github.com/certdock/certdock/lexicon"
 )
@@ -232,6 +233,11 @@ type Config struct {
 	// normalised; it is DelegatedDomain or a name under it. When only
 	// DELEGATED_DOMAIN is set it is used here too.
 	DelegatedSubdomain string
+
+	// Profiles are the DNS profiles: providers with their own credentials
+	// and zones (CERTDOCK_PROFILE_<NAME>_*, read by ReadProfiles, which
+	// needs the whole environment; FromEnv leaves this empty).
+	Profiles []dnsprofile.Profile
 }
 
 // DomainsFile is the path of domains.conf: Dir/domains.conf.

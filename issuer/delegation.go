@@ -57,6 +57,12 @@ func (e *delegationError) Error() string {
 // _acme-challenge.<domain> is a CNAME (directly or through a chain) to the
 // DELEGATED_SUBDOMAIN target. It is the solver's precheck.
 func (i *Issuer) checkDelegation(ctx context.Context, domain string) error {
+	return i.checkDelegationTo(ctx, domain, i.delegateTo)
+}
+
+// checkDelegationTo is checkDelegation with the CNAME target to require
+// (a DNS profile's own delegated subdomain).
+func (i *Issuer) checkDelegationTo(ctx context.Context, domain, delegateTo string) error {
 	name := dns.Fqdn(challengeLabel + "." + strings.TrimSuffix(strings.ToLower(domain), "."))
 	servers, err := resolverAddrs(i.cfg.Resolvers)
 	if err != nil {
@@ -66,14 +72,14 @@ func (i *Issuer) checkDelegation(ctx context.Context, domain string) error {
 	if err != nil {
 		return fmt.Errorf("checking the delegation of %s: %w", name, err)
 	}
-	if slices.Contains(chain, i.delegateTo) {
+	if slices.Contains(chain, delegateTo) {
 		return nil
 	}
 	got := ""
 	if len(chain) > 0 {
 		got = chain[0]
 	}
-	return &delegationError{name: name, want: i.delegateTo, got: got}
+	return &delegationError{name: name, want: delegateTo, got: got}
 }
 
 // resolverAddrs returns host:port addresses of the resolvers to ask: the

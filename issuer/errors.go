@@ -87,7 +87,11 @@ func classify(err error) error {
 
 // hint appends what to fix to errors whose cause is a setting: the TLS
 // trust of the CA, the CA's address, the DNS provider's settings.
-func (i *Issuer) hint(err error) error {
+func (i *Issuer) hint(err error) error { return i.hintProvider(err, i.cfg.ProviderName) }
+
+// hintProvider is hint for an error of an order solved by the DNS
+// provider called provider.
+func (i *Issuer) hintProvider(err error, provider string) error {
 	var (
 		unknownCA x509.UnknownAuthorityError
 		verify    *tls.CertificateVerificationError
@@ -103,7 +107,7 @@ func (i *Issuer) hint(err error) error {
 	case errors.As(err, &unknownCA), errors.As(err, &verify), errors.As(err, &hostname):
 		return fmt.Errorf("%w (the CA's TLS certificate is not trusted: set ACME_CA_CERTIFICATES to the PEM of the CA that signs it)", err)
 	case strings.Contains(err.Error(), "error presenting token"):
-		return fmt.Errorf("%w (the DNS provider %q refused the challenge record: check its settings, e.g. %s* variables)", err, i.cfg.ProviderName, providerEnvPrefix(i.cfg.ProviderName))
+		return fmt.Errorf("%w (the DNS provider %q refused the challenge record: check its settings, e.g. %s* variables)", err, provider, providerEnvPrefix(provider))
 	case strings.Contains(err.Error(), "dns01: "):
 		return err // lego's DNS-01 steps (propagation check): not the CA either
 	case errors.Is(err, syscall.ECONNREFUSED), isDNSNotFound(err):

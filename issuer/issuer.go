@@ -63,6 +63,10 @@ type Config struct {
 	UserAgent string
 	// Getenv reads sequence-interval overrides; defaults to os.Getenv.
 	Getenv func(string) string
+	// Profiles are the DNS profiles by name: a certificate whose
+	// DNSProfile names one is solved by that profile's provider, with its
+	// own delegation check and sleep time; the others use Provider.
+	Profiles map[string]Profile
 	// DelegatedSubdomain (DELEGATED_SUBDOMAIN), e.g. "acme.delegated.net",
 	// declares that every _acme-challenge name is delegated there by a
 	// CNAME. When set, before a challenge record is presented for a name D,
@@ -81,10 +85,14 @@ type Issuer struct {
 	client *http.Client
 	log    *slog.Logger
 
-	mu      sync.Mutex // guards account setup and dirCore
-	acct    *account
-	core    *api.Core
-	certify *certificate.Certifier
+	mu   sync.Mutex // guards account setup, certifiers and dirCore
+	acct *account
+	core *api.Core
+	// certifiers holds one Certifier per DNS setup ("" is the default
+	// provider), sharing core and the account.
+	certifiers map[string]*certificate.Certifier
+	// dns is the default provider ("") and each profile's.
+	dns map[string]dnsSetup
 	// dirCore reads the directory (and ARI) before any account exists.
 	dirCore *api.Core
 	// delegateTo is the fully qualified CNAME target every
@@ -129,7 +137,11 @@ func New(cfg Config) (*Issuer, error) {
 	if len(cfg.Resolvers) > 0 {
 		dns01.SetDefaultClient(dns01.NewClient(&dns01.Options{RecursiveNameservers: cfg.Resolvers}))
 	}
-	return &Issuer{cfg: cfg, client: client, log: cfg.Logger, delegateTo: delegateTo}, nil
+	dnsSetups, err := newDNSSetups(cfg, delegateTo)
+	if err != nil {
+		return nil, err
+	}
+	return &Issuer{cfg: cfg, client: client, log: cfg.Logger, delegateTo: delegateTo, dns: dnsSetups}, nil
 }
 
 // Server returns the identity of the CA this issuer uses (ServerID).
@@ -156,10 +168,11 @@ func (i *Issuer) Issue(ctx context.Context, req cert.Spec) (cert.Bundle, cert.Is
 // obtain is Issue and Renew: it orders a certificate for req, replacing
 // rep.old when rep is not nil (see Renew).
 func (i *Issuer) obtain(ctx context.Context, req cert.Spec, rep *replacement) (cert.Bundle, cert.IssueMeta, error) {
-	if i.cfg.ProviderErr != nil {
-		return cert.Bundle{}, cert.IssueMeta{}, &Error{Kind: KindConfig, Err: fmt.Errorf("DNS provider %q: %w", i.cfg.ProviderName, i.cfg.ProviderErr)}
+	ds, err := i.dnsFor(req.DNSProfile)
+	if err != nil {
+		return cert.Bundle{}, cert.IssueMeta{}, &Error{Kind: KindConfig, Err: err}
 	}
-	certifier, acctID, err := i.setup(ctx)
+	certifier, acctID, err := i.setupFor(ctx, ds)
 	if err != nil {
 		return cert.Bundle{}, cert.IssueMeta{}, classify(i.hint(err))
 	}
@@ -182,14 +195,14 @@ func (i *Issuer) obtain(ctx context.Context, req cert.Spec, rep *replacement) (c
 	}
 	res, replaceID, err := i.obtainReplacing(ctx, certifier, req.Name, oreq)
 	if err != nil {
-		return cert.Bundle{}, cert.IssueMeta{}, classify(i.hint(err))
+		return cert.Bundle{}, cert.IssueMeta{}, classify(i.hintProvider(err, ds.providerName))
 	}
 	b := cert.Bundle{Cert: res.Certificate, Chain: res.IssuerCertificate, PrivateKey: res.PrivateKey}
 	meta := cert.IssueMeta{
 		Server:    i.cfg.ServerID,
 		Account:   acctID,
 		KeyType:   kt,
-		Provider:  i.cfg.ProviderName,
+		Provider:  ds.providerName,
 		Profile:   req.Profile,
 		IssuedAt:  time.Now(),
 		CertURL:   res.CertURL,
@@ -198,36 +211,48 @@ func (i *Issuer) obtain(ctx context.Context, req cert.Spec, rep *replacement) (c
 	return b, meta, nil
 }
 
-// setup returns a ready Certifier, creating the ACME core and loading or
-// registering the account on first use.
+// setup returns the default provider's ready Certifier (see setupFor).
 func (i *Issuer) setup(ctx context.Context) (*certificate.Certifier, string, error) {
+	return i.setupFor(ctx, i.dns[""])
+}
+
+// setupFor returns a ready Certifier solving with ds, creating the ACME
+// core and loading or registering the account on first use; every DNS
+// setup shares the core and the account.
+func (i *Issuer) setupFor(ctx context.Context, ds dnsSetup) (*certificate.Certifier, string, error) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if i.certify != nil {
-		return i.certify, i.acct.ID, nil
+	if c := i.certifiers[ds.profile]; c != nil {
+		return c, i.acct.ID, nil
 	}
-	acct, err := i.loadOrRegister(ctx)
-	if err != nil {
-		return nil, "", err
+	if i.core == nil {
+		acct, err := i.loadOrRegister(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		core, err := api.New(i.httpClient(), i.cfg.UserAgent, i.cfg.DirectoryURL, acct.Location, acct.key)
+		if err != nil {
+			return nil, "", fmt.Errorf("ACME directory %s: %w", i.cfg.DirectoryURL, err)
+		}
+		i.core, i.acct = core, acct
 	}
-	core, err := api.New(i.httpClient(), i.cfg.UserAgent, i.cfg.DirectoryURL, acct.Location, acct.key)
-	if err != nil {
-		return nil, "", fmt.Errorf("ACME directory %s: %w", i.cfg.DirectoryURL, err)
+	chlg := dns01.NewChallenge(i.core, validate, ds.wrapProvider(), ds.challengeOptions(i.cfg.Resolvers)...)
+	s := &solver{chlg: chlg, sequential: ds.sequential(), log: i.log}
+	if ds.delegateTo != "" {
+		to := ds.delegateTo
+		s.precheck = func(ctx context.Context, domain string) error { return i.checkDelegationTo(ctx, domain, to) }
 	}
-	chlg := dns01.NewChallenge(core, validate, i.wrapProvider(), i.challengeOptions()...)
-	i.core = core
-	i.acct = acct
-	s := &solver{chlg: chlg, sequential: i.sequential(), log: i.log}
-	if i.delegateTo != "" {
-		s.precheck = i.checkDelegation
-	}
-	i.certify = certificate.NewCertifier(core, s, certificate.CertifierOptions{
+	c := certificate.NewCertifier(i.core, s, certificate.CertifierOptions{
 		// lego polls a "processing" order every Timeout/60: 15 s gives
 		// 250 ms polls, which suits both Pebble and Let's Encrypt.
 		Timeout:             15 * time.Second,
 		OverallRequestLimit: certificate.DefaultOverallRequestLimit,
 	})
-	return i.certify, acct.ID, nil
+	if i.certifiers == nil {
+		i.certifiers = map[string]*certificate.Certifier{}
+	}
+	i.certifiers[ds.profile] = c
+	return c, i.acct.ID, nil
 }
 
 func legoKeyType(k cert.KeyType) (certcrypto.KeyType, error) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/go-acme/lego/v5/challenge"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -122,16 +123,38 @@ func (seqProvider) Sequential() time.Duration                             { retu
 
 func TestSequentialInterval(t *testing.T) {
 	env := map[string]string{}
-	i := &Issuer{cfg: Config{Provider: seqProvider{}, Getenv: func(k string) string { return env[k] }}}
+	newIssuer := func(p challenge.Provider, profiles map[string]Profile) *Issuer {
+		cfg := Config{Provider: p, Getenv: func(k string) string { return env[k] }, Profiles: profiles}
+		ds, err := newDNSSetups(cfg, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &Issuer{cfg: cfg, dns: ds}
+	}
+	i := newIssuer(seqProvider{}, map[string]Profile{
+		"quiet":    {Provider: seqProvider{}},
+		"explicit": {Provider: seqProvider{}, SequenceIntervalSet: true},
+	})
 	if d := i.sequential(); d == nil || *d != 0 {
 		t.Fatalf("default sequence interval = %v, want 0 (not lego's 60 s)", d)
+	}
+	// A profile keeps lego's interval only when it sets its own, whatever
+	// the process environment says.
+	if d := i.dns["quiet"].sequential(); d == nil || *d != 0 {
+		t.Fatalf("profile without interval: %v", d)
+	}
+	if d := i.dns["explicit"].sequential(); d == nil || *d != time.Minute {
+		t.Fatalf("profile with interval: %v", d)
 	}
 	t.Setenv("DNSUPDATE_SEQUENCE_INTERVAL", "30")
 	env["DNSUPDATE_SEQUENCE_INTERVAL"] = "30"
 	if d := i.sequential(); d == nil || *d != time.Minute {
 		t.Fatalf("explicit sequence interval ignored: %v", d)
 	}
-	i.cfg.Provider = struct{ parProviderIface }{seqProvider{}}
+	if d := i.dns["quiet"].sequential(); d == nil || *d != 0 {
+		t.Fatalf("the default provider's interval applied to a profile: %v", d)
+	}
+	i = newIssuer(struct{ parProviderIface }{seqProvider{}}, nil)
 	if d := i.sequential(); d != nil {
 		t.Fatalf("parallel provider reported sequential")
 	}

@@ -204,14 +204,18 @@ func (p fastProvider) Timeout() (time.Duration, time.Duration) {
 	return p.timeout, legoInterval
 }
 
-func (i *Issuer) wrapProvider() challenge.Provider {
+func (i *Issuer) wrapProvider() challenge.Provider { return i.dns[""].wrapProvider() }
+
+// wrapProvider gives ds's provider certdock's polling interval, keeping its
+// propagation timeout (plus the sleep time).
+func (ds dnsSetup) wrapProvider() challenge.Provider {
 	timeout := defaultPropTimeout
-	if pt, ok := i.cfg.Provider.(challenge.ProviderTimeout); ok {
+	if pt, ok := ds.provider.(challenge.ProviderTimeout); ok {
 		if t, _ := pt.Timeout(); t > 0 {
 			timeout = t
 		}
 	}
-	return fastProvider{Provider: i.cfg.Provider, timeout: timeout + i.cfg.SleepTime}
+	return fastProvider{Provider: ds.provider, timeout: timeout + ds.sleep}
 }
 
 // sequential returns nil for providers that can solve in parallel. For
@@ -219,33 +223,43 @@ func (i *Issuer) wrapProvider() challenge.Provider {
 // authorizations by default; that wait predates active propagation checks
 // and makes a SAN certificate take over a minute, so certdock waits 0
 // unless the user set the provider's *_SEQUENCE_INTERVAL explicitly.
-func (i *Issuer) sequential() *time.Duration {
-	sp, ok := i.cfg.Provider.(interface{ Sequential() time.Duration })
+func (i *Issuer) sequential() *time.Duration { return i.dns[""].sequential() }
+
+func (ds dnsSetup) sequential() *time.Duration {
+	sp, ok := ds.provider.(interface{ Sequential() time.Duration })
 	if !ok {
 		return nil
 	}
 	var d time.Duration
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasSuffix(k, "_SEQUENCE_INTERVAL") && i.cfg.Getenv(k) != "" {
-			d = sp.Sequential()
-			break
-		}
+	if ds.sequenceSet() {
+		d = sp.Sequential()
 	}
 	return &d
 }
 
+// envSequenceSet reports whether the environment sets a
+// *_SEQUENCE_INTERVAL (the default provider's setting).
+func envSequenceSet(getenv func(string) string) bool {
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasSuffix(k, "_SEQUENCE_INTERVAL") && getenv(k) != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // challengeOptions configures lego's propagation check.
-func (i *Issuer) challengeOptions() []dns01.ChallengeOption {
+func (ds dnsSetup) challengeOptions(resolvers []string) []dns01.ChallengeOption {
 	var opts []dns01.ChallengeOption
-	if len(i.cfg.Resolvers) > 0 {
+	if len(resolvers) > 0 {
 		// The configured resolvers are the source of truth. lego's
 		// authoritative check always queries port 53 of the zone's NS
 		// hosts, which fails for servers on other ports and behind
 		// split-horizon firewalls; DNS_RESOLVERS replaces it.
 		opts = append(opts, dns01.DisableAuthoritativeNssPropagationRequirement())
 	}
-	opts = append(opts, dns01.WrapPreCheck(pollCheck(i.cfg.SleepTime)))
+	opts = append(opts, dns01.WrapPreCheck(pollCheck(ds.sleep)))
 	return opts
 }
 

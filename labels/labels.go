@@ -51,10 +51,13 @@ const (
 	// KeySecretsMode is the octal mode of all four files; by default
 	// 0400 for privkey.pem and 0444 for the others.
 	KeySecretsMode = "secrets.mode"
+	// KeyProfile names the DNS profile that solves the certificate of
+	// KeyDomains, instead of the profile its zone falls to.
+	KeyProfile = "profile"
 )
 
 var knownKeys = []string{KeyDomains, KeyName, KeyCert, KeyRestart, KeySignal, KeyExec,
-	KeySecrets, KeySecretsDir, KeySecretsUID, KeySecretsGID, KeySecretsMode}
+	KeySecrets, KeySecretsDir, KeySecretsUID, KeySecretsGID, KeySecretsMode, KeyProfile}
 
 // Error is a problem with one label of one workload.
 type Error struct {
@@ -131,10 +134,16 @@ func Parse(prefix string, w Workload, allowed *Allowlist) (specs []cert.Spec, pr
 				return nil, problems
 			}
 		}
-		defined = append(defined, cert.Spec{Name: name, Domains: domains, Source: src, Actions: actions})
-	} else if _, ok := get(KeyName); ok {
-		fail(KeyName, "needs %s.%s (the names to put in the certificate)", prefix, KeyDomains)
-		return nil, problems
+		profile, _ := get(KeyProfile)
+		profile = strings.ToLower(profile)
+		defined = append(defined, cert.Spec{Name: name, Domains: domains, Source: src, Actions: actions, DNSProfile: profile})
+	} else {
+		for _, k := range []string{KeyName, KeyProfile} {
+			if _, ok := get(k); ok {
+				fail(k, "needs %s.%s (the names to put in the certificate)", prefix, KeyDomains)
+				return nil, problems
+			}
+		}
 	}
 	if raw, ok := get(KeyCert); ok {
 		names, cerr := parseNames(raw)

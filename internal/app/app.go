@@ -27,6 +27,7 @@ import (
 	"github.com/certdock/certdock/config"
 	"github.com/certdock/certdock/controller"
 	"github.com/certdock/certdock/deliver"
+	"github.com/certdock/certdock/dnsprofile"
 	"github.com/certdock/certdock/internal/filewatch"
 	"github.com/certdock/certdock/internal/ops"
 	"github.com/certdock/certdock/issuer"
@@ -57,6 +58,10 @@ type Options struct {
 	// error is not fatal: every issuance then fails with it (and is
 	// retried), while valid certificates on disk are left alone.
 	Provider func(name string) (challenge.Provider, error)
+	// ProfileProvider builds a DNS profile's provider; it runs inside
+	// issuer.BuildProvider, so the environment holds the profile's own
+	// variables. Nil: Provider(p.Provider).
+	ProfileProvider func(p dnsprofile.Profile) (challenge.Provider, error)
 	// Issuer, when set, edits the issuer configuration last (sandbox).
 	Issuer func(*issuer.Config)
 	// Docker, when set, adds the labels of containers and services to the
@@ -97,23 +102,25 @@ func Build(cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
 			log.Error("DNS provider not usable: certificates cannot be issued until this is fixed", "provider", cfg.Provider, "err", err)
 		}
 	}
+	profiles := profileSet(cfg, log)
+	icfg.Profiles = profileIssuers(profiles, opts.profileFactory(), log)
 	if opts.Issuer != nil {
 		opts.Issuer(&icfg)
 	}
 	if icfg.Provider == nil && icfg.ProviderErr == nil {
-		icfg.ProviderErr = errors.New("no DNS provider configured")
+		icfg.ProviderErr = errNoProvider
 	}
 	iss, err := issuer.New(icfg)
 	if err != nil {
 		return nil, err
 	}
-	sources := []controller.Source{DomainsSource(cfg.DomainsFile(), cfg.Cluster == config.ClusterSwarm, log)}
+	sources := []controller.Source{RouteProfiles(DomainsSource(cfg.DomainsFile(), cfg.Cluster == config.ClusterSwarm, log), profiles, cfg.LabelPrefix)}
 	metrics, health := ops.NewMetrics(opts.Version), ops.NewHealth()
 	var actor controller.Actor
 	var ls *labelSource
 	if opts.Docker != nil {
 		ls = &labelSource{docker: opts.Docker, prefix: cfg.LabelPrefix, allowed: cfg.AllowedDomains, log: log}
-		sources = append(sources, ls)
+		sources = append(sources, RouteProfiles(ls, profiles, cfg.LabelPrefix))
 		actor = countingActor{next: opts.Docker, m: metrics}
 		health.SetProbe("docker", dockerProbe(opts.Docker))
 		if cfg.AllowedDomains == nil {
