@@ -60,6 +60,10 @@ type Bind struct {
 	// DNSUPDATE_TSIG_FILE or in a named.conf include.
 	KeyFile string
 
+	// ZoneKeys, with StartBindZoneKeys, are one key per zone, each
+	// allowed to update its zone only; nil otherwise.
+	ZoneKeys map[string]ZoneKey
+
 	// named, conf and proc let Stop and Start control the server.
 	named, conf string
 	proc        *process
@@ -77,6 +81,13 @@ type Bind struct {
 // Debian's profile for /usr/sbin/named, named cannot read files under /tmp;
 // scripts/test explains how to switch that profile to complain mode.
 func StartBind(t testing.TB, zones ...string) *Bind {
+	t.Helper()
+	return startBind(t, false, zones...)
+}
+
+// startBind is StartBind; with zoneKeys every zone also gets a TSIG key of
+// its own (see StartBindZoneKeys).
+func startBind(t testing.TB, zoneKeys bool, zones ...string) *Bind {
 	t.Helper()
 	RequireE2E(t)
 	named := requireBinary(t, "named", "bind9")
@@ -100,6 +111,9 @@ func StartBind(t testing.TB, zones ...string) *Bind {
 	dir := t.TempDir()
 	b := &Bind{Zones: norm, KeyAlgorithm: dns.HmacSHA256, KeyFile: filepath.Join(dir, "tsig.key")}
 	b.writeKey(t, keygen)
+	if zoneKeys {
+		b.writeZoneKeys(t, keygen, dir)
+	}
 	writeFile(t, filepath.Join(dir, "root.db"), rootZoneFile)
 	for _, z := range b.Zones {
 		writeFile(t, filepath.Join(dir, "db."+z), zoneFile(z))
@@ -295,13 +309,18 @@ zone "." {
 };
 `, q(b.KeyFile), q(dir), q(filepath.Join(dir, "session.key")), q(dir), port, q(filepath.Join(dir, "root.db")))
 	for _, z := range b.Zones {
+		grant := ""
+		if k, ok := b.ZoneKeys[z]; ok {
+			fmt.Fprintf(&s, "\ninclude %s;\n", q(k.File))
+			grant = fmt.Sprintf(" grant %s zonesub TXT CNAME;", q(strings.TrimSuffix(k.Name, ".")))
+		}
 		fmt.Fprintf(&s, `
 zone %s {
 	type primary;
 	file %s;
-	update-policy { grant %s zonesub TXT CNAME; };
+	update-policy { grant %s zonesub TXT CNAME;%s };
 };
-`, q(z), q(filepath.Join(dir, "db."+z)), q(strings.TrimSuffix(b.KeyName, ".")))
+`, q(z), q(filepath.Join(dir, "db."+z)), q(strings.TrimSuffix(b.KeyName, ".")), grant)
 	}
 	return s.String()
 }
