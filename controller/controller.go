@@ -93,6 +93,10 @@ type Controller struct {
 	pending  []string           // names changed since actions last ran
 	results  map[string]outcome // a one-shot run's outcomes, nil in the daemon
 	reported map[string]bool
+	// problems are the source problems of the last pass; passed: a pass
+	// has computed the desired set (Current).
+	problems []error
+	passed   bool
 	noted    map[string]wantedNote // recordWanted's memory; used by passes only
 	// delivering: the last delivery run had deliveries to make.
 	delivering bool

@@ -88,6 +88,7 @@ func (c *Controller) report(problems []error) {
 		}
 	}
 	c.reported = seen
+	c.problems, c.passed = problems, true
 }
 
 // specTag fingerprints what of a spec a failure depends on: a failed

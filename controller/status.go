@@ -37,6 +37,26 @@ type CertStatus struct {
 // the state. Problems are the sources' (bad lines, labels).
 func (c *Controller) Status(ctx context.Context) ([]CertStatus, []error) {
 	set := c.desiredSet(ctx)
+	return c.statusOf(ctx, set)
+}
+
+// Current is Status as the daemon last saw it: from the desired set and
+// the source problems of its last pass, without reading the sources again
+// (a status page asking every few seconds lists no Docker workloads).
+// Before the first pass it is Status.
+func (c *Controller) Current(ctx context.Context) ([]CertStatus, []error) {
+	c.mu.Lock()
+	specs, problems, seen := c.desired, c.problems, c.passed
+	c.mu.Unlock()
+	if !seen {
+		return c.Status(ctx)
+	}
+	return c.statusOf(ctx, desiredSet{specs: specs, problems: slices.Clone(problems)})
+}
+
+// statusOf evaluates every certificate of set, on disk and known only
+// from the state, and returns them with set's problems and the store's.
+func (c *Controller) statusOf(ctx context.Context, set desiredSet) ([]CertStatus, []error) {
 	names := slices.Collect(maps.Keys(set.specs))
 	onDisk, err := c.store.Names()
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"slices"
@@ -18,9 +16,9 @@ import (
 
 	"github.com/certdock/certdock/cert"
 	"github.com/certdock/certdock/config"
-	"github.com/certdock/certdock/controller"
 	"github.com/certdock/certdock/docker"
 	"github.com/certdock/certdock/internal/app"
+	"github.com/certdock/certdock/internal/certstatus"
 	"github.com/certdock/certdock/issuer"
 	"github.com/go-acme/lego/v5/challenge"
 )
@@ -202,52 +200,12 @@ func actionsText(acts []cert.Action) string {
 	return strings.Join(parts, "; ")
 }
 
-// statusRow is one certificate in `certdock status`.
-type statusRow struct {
-	Name        string     `json:"name"`
-	Domains     []string   `json:"domains,omitempty"`
-	Source      string     `json:"source"`
-	Targets     []string   `json:"targets,omitempty"`
-	NotAfter    *time.Time `json:"not_after,omitempty"`
-	DaysLeft    *int       `json:"days_left,omitempty"`
-	RenewalDue  *time.Time `json:"renewal_due,omitempty"`
-	State       string     `json:"state"`
-	Failures    int        `json:"failures,omitempty"`
-	NextAttempt *time.Time `json:"next_attempt,omitempty"`
-	LastError   string     `json:"last_error,omitempty"`
-	NeedsConfig bool       `json:"needs_configuration,omitempty"`
-	// Reason is the decision chain's reason (missing, domains changed,
-	// ARI window, valid, …); Next says what happens next and why, and
-	// NextAt when.
-	Reason string     `json:"reason,omitempty"`
-	Next   string     `json:"next"`
-	NextAt *time.Time `json:"next_at,omitempty"`
-	// Deliveries are the Swarm services the certificate is delivered to
-	// as secrets, with the version each holds, as the daemon last saw
-	// them.
-	Deliveries []deliveryRow `json:"deliveries,omitempty"`
-}
-
-// deliveryRow is one delivery of a certificate in `certdock status`.
-type deliveryRow struct {
-	Service string    `json:"service"`
-	Version int       `json:"version"`
-	Error   string    `json:"error,omitempty"`
-	Since   time.Time `json:"since"`
-}
-
-// String renders the delivery for the TARGETS column, e.g.
-// "secrets to service web: v3" or "secrets to service web: v2; FAILING: …".
-func (d deliveryRow) String() string {
-	held := "none"
-	if d.Version > 0 {
-		held = "v" + strconv.Itoa(d.Version)
-	}
-	if d.Error != "" {
-		return fmt.Sprintf("secrets to service %s: %s; FAILING: %s", d.Service, held, d.Error)
-	}
-	return fmt.Sprintf("secrets to service %s: %s", d.Service, held)
-}
+// statusRow and deliveryRow are the rows `certdock status` prints, built
+// by package certstatus (which the daemon's /api/status shares).
+type (
+	statusRow   = certstatus.Row
+	deliveryRow = certstatus.Delivery
+)
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var asJSON *bool
@@ -262,9 +220,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rows); err != nil {
+		if err := certstatus.WriteJSON(stdout, rows); err != nil {
 			return err
 		}
 	} else {
@@ -287,66 +243,7 @@ func statusRows(ctx context.Context, cfg *config.Config) (rows []statusRow, bad 
 		return nil, false, err
 	}
 	certs, _ := a.Controller.Status(ctx)
-	now := time.Now()
-	for _, cs := range certs {
-		r := statusRow{Name: cs.Name, Source: "on disk only", Next: cs.Next}
-		if !cs.NextAt.IsZero() {
-			at := cs.NextAt
-			r.NextAt = &at
-		}
-		switch {
-		case cs.Spec != nil:
-			r.Source = cs.Spec.Source.String()
-			for _, act := range cs.Spec.Actions {
-				r.Targets = append(r.Targets, act.String())
-			}
-		case cs.Record.Origin == cert.FromLabel:
-			// Wanted by labels: the daemon recorded the workload and its
-			// actions the last time it saw them.
-			r.Source, r.Targets = "docker labels", cs.Record.Targets
-			if cs.Record.Source != "" {
-				r.Source = cs.Record.Source
-			}
-		}
-		for _, d := range cs.Record.Deliveries {
-			r.Deliveries = append(r.Deliveries, deliveryRow{Service: d.Service, Version: d.Version, Error: d.Error, Since: d.Since})
-		}
-		if rec := cs.Record; rec.Failures > 0 {
-			next := rec.NextAttempt
-			r.Failures, r.NextAttempt, r.LastError, r.NeedsConfig = rec.Failures, &next, rec.LastError, rec.NeedsConfig
-		}
-		d := cs.Decision
-		if d.Reason != "" {
-			r.Reason = string(d.Reason)
-		}
-		switch {
-		case errors.Is(cs.LoadErr, fs.ErrNotExist):
-			r.State = "missing (will be issued)"
-		case cs.LoadErr != nil:
-			bad = true
-			r.State = "BROKEN: " + cs.LoadErr.Error()
-		default:
-			l := cs.Lineage
-			days := int(l.NotAfter.Sub(now).Hours() / 24)
-			notAfter := l.NotAfter
-			r.Domains, r.NotAfter, r.DaysLeft = l.Domains, &notAfter, &days
-			if !d.RenewAt.IsZero() {
-				due := d.RenewAt
-				r.RenewalDue = &due
-			}
-			// The state is the certificate's own (valid, due, expired);
-			// what certdock will do with it, and why, is in Next.
-			switch {
-			case !now.Before(l.NotAfter):
-				r.State = "EXPIRED"
-			case d.Reason == controller.ReasonARIWindow, d.Reason == controller.ReasonRenewalWindow:
-				r.State = "due"
-			default:
-				r.State = "ok"
-			}
-		}
-		rows = append(rows, r)
-	}
+	rows, bad = certstatus.Rows(certs, time.Now())
 	return rows, bad, nil
 }
 
