@@ -44,6 +44,9 @@ func loadConfig() (*config.Config, error) {
 	if err != nil {
 		return nil, usageError{fmt.Errorf("configuration:\n%w", err)}
 	}
+	if err := withProfiles(cfg); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 
@@ -72,6 +75,7 @@ func build(cfg *config.Config, log *slog.Logger, issuerEdit func(*issuer.Config)
 			return nil, usageError{err}
 		}
 		opts.Provider = func(name string) (challenge.Provider, error) { return newProvider(name, cfg.ProviderVar) }
+		opts.ProfileProvider = profileProvider
 	}
 	a, err := app.Build(cfg, log, opts)
 	if err != nil {
@@ -170,15 +174,17 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, kv := range providerEnv(cfg.Provider) {
 		fmt.Fprintf(stdout, "  %s=%s\n", kv[0], kv[1])
 	}
+	set, pok := printProfiles(stdout, cfg)
+	ok = ok && pok
 	fmt.Fprintf(stdout, "\nDesired certificates (%s):\n", cfg.DomainsFile())
 	log := slog.New(slog.DiscardHandler)
-	specs, problems, _ := app.DomainsSource(cfg.DomainsFile(), cfg.Cluster == config.ClusterSwarm, log).Desired(ctx)
+	specs, problems, _ := app.RouteProfiles(app.DomainsSource(cfg.DomainsFile(), cfg.Cluster == config.ClusterSwarm, log), set, cfg.LabelPrefix).Desired(ctx)
 	if !exists(cfg.DomainsFile()) {
 		fmt.Fprintln(stdout, "  (no domains.conf)")
 	}
 	tw = tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	for _, s := range specs {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", s.Name, strings.Join(s.Domains, " "), s.Source, actionsText(s.Actions))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.Name, strings.Join(s.Domains, " "), s.Source, actionsText(s.Actions), profileText(s.DNSProfile))
 	}
 	tw.Flush()
 	for _, p := range problems {

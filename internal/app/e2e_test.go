@@ -90,6 +90,11 @@ func (w *world) buildWith(t testing.TB, opts app.Options) *app.App {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
+	profiles, perrs := config.ReadProfiles(environ(w.env))
+	if len(perrs) > 0 {
+		t.Fatalf("config: %v", perrs)
+	}
+	cfg.Profiles = profiles
 	log := slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts.Provider = func(string) (challenge.Provider, error) {
 		p, err := dnsupdate.NewDNSProvider()
