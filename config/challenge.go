@@ -34,3 +34,15 @@ func ParseChallenge(v string) (string, error) {
 func parsePersistUntil(v string) (dnspersist.Until, error) {
 	return dnspersist.ParseUntil(v, time.Now())
 }
+
+// challengeText describes the challenge setting for Summary.
+func challengeText(c *Config) string {
+	if c.Challenge != ChallengeDNSPersist01 {
+		return ChallengeDNS01
+	}
+	s := ChallengeDNSPersist01 + " (records created once; no DNS credentials needed"
+	if !c.PersistUntil.IsZero() {
+		s += "; persistUntil " + c.PersistUntil.String()
+	}
+	return s + ")"
+}

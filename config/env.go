@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/certdock/certdock/cert"
+	"github.com/certdock/certdock/dnspersist"
 	"github.com/certdock/certdock/dnsprofile"
 	"github.com/certdock/certdock/labels"
 	"github.com/certdock/certdock/lexicon"
@@ -78,6 +79,14 @@ type Config struct {
 	// list of known providers here.
 	Provider string
 
+	// Challenge is how certificates are validated (CERTDOCK_CHALLENGE):
+	// ChallengeDNS01 (default) or ChallengeDNSPersist01, which needs no
+	// DNS provider.
+	Challenge string
+	// PersistUntil is the persistUntil written in the dns-persist-01
+	// records certdock prints or creates (CERTDOCK_PERSIST_UNTIL); zero:
+	// none.
+	PersistUntil dnspersist.Until
 	// ProviderVar is the variable Provider came from: "DNS_PROVIDER",
 	// "LEXICON_PROVIDER", or "" for the default. A LEXICON_PROVIDER name
 	// may need mapping to the lego name.
@@ -292,6 +301,8 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 			break
 		}
 	}
+	c.Challenge = parse(e, "CERTDOCK_CHALLENGE", ParseChallenge)
+	c.PersistUntil = parse(e, "CERTDOCK_PERSIST_UNTIL", parsePersistUntil)
 	c.KeyType = parse(e, "ACME_KEY_TYPE", parseKeyType)
 	c.KeyTypeSet = e.get("ACME_KEY_TYPE") != ""
 	c.Profile = parse(e, "ACME_PROFILE", parseProfile)
@@ -751,6 +762,7 @@ func (c *Config) Summary() []KV {
 		{"acme directory", c.DirectoryURL},
 		{"staging", strconv.FormatBool(c.Staging)},
 		{"ca certificates", orNone(strings.Join(c.CACertificates, ", "))},
+		{"challenge", challengeText(c)},
 		{"dns provider", provider},
 		{"key type", string(c.KeyType)},
 		{"profile", orNone(c.Profile)},

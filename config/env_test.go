@@ -33,6 +33,7 @@ func TestFromEnvDefaults(t *testing.T) {
 	}
 	want := &Config{
 		DirectoryURL:  LetsEncryptProduction,
+		Challenge:     ChallengeDNS01,
 		Provider:      "cloudflare",
 		KeyType:       cert.EC256,
 		Dir:           "/etc/letsencrypt",
@@ -424,6 +425,7 @@ func TestSummary(t *testing.T) {
 		"files mode":          "0640",
 		"workers":             "8",
 		"check interval":      "1h0m0s",
+		"challenge":           "dns-01",
 		"label prefix":        "certdock",
 		"listen":              "(none)",
 		"allowed domains":     "(any: labels may request every name)",

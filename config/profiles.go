@@ -22,6 +22,7 @@ const (
 	profileZones     = "ZONES"
 	profileDelegated = "DELEGATED_SUBDOMAIN"
 	profileSleep     = "SLEEP_TIME"
+	profileChallenge = "CHALLENGE"
 )
 
 // ReadProfiles reads the native DNS profiles from environ (os.Environ()
@@ -83,6 +84,12 @@ func ReadProfiles(environ []string) ([]dnsprofile.Profile, []error) {
 				fail(name, k, fmt.Errorf("%q is not a domain name (e.g. acme.delegated.net)", v))
 			}
 			p.DelegatedSubdomain = d
+		case profileChallenge:
+			ch, err := ParseChallenge(v)
+			if err != nil {
+				fail(name, k, err)
+			}
+			p.Challenge = ch
 		case profileSleep:
 			d, err := parseSleep(v)
 			if err != nil {
@@ -96,7 +103,7 @@ func ReadProfiles(environ []string) ([]dnsprofile.Profile, []error) {
 	var out []dnsprofile.Profile
 	for _, name := range slices.Sorted(maps.Keys(byName)) {
 		p := byName[name]
-		if p.Provider == "" {
+		if p.Provider == "" && p.Challenge != ChallengeDNSPersist01 {
 			fail(name, strings.TrimSuffix(p.Origin, "*")+profileProvider, fmt.Errorf("missing: profile %q needs a lego DNS provider name (its other variables are set)", name))
 		}
 		if !bad[name] {

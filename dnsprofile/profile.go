@@ -33,6 +33,11 @@ type Profile struct {
 	// SleepTime is a fixed wait before the first propagation check of
 	// this profile's records (as LEXICON_SLEEP_TIME); zero means none.
 	SleepTime time.Duration
+	// Challenge is how the profile's certificates are validated:
+	// "dns-01" (or "") through Provider, or "dns-persist-01" against
+	// records created once (Provider then only creates missing ones, and
+	// may be empty).
+	Challenge string
 }
 
 // Masked returns the profile's variables sorted by name, with the values

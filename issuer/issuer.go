@@ -20,6 +20,7 @@ import (
 	legolog "github.com/go-acme/lego/v5/log"
 
 	"github.com/certdock/certdock/cert"
+	"github.com/certdock/certdock/dnspersist"
 )
 
 // Config is what an Issuer needs. Provider is built by the caller (cmd/
@@ -76,6 +77,16 @@ type Config struct {
 	// itself is written where the CNAME points: lego follows
 	// _acme-challenge CNAMEs whether or not this is set.
 	DelegatedSubdomain string
+	// Challenge is how the default provider's certificates are validated:
+	// ChallengeDNS01 ("" too) or ChallengeDNSPersist01, which needs no
+	// Provider (CERTDOCK_CHALLENGE).
+	Challenge string
+	// PersistUntil is the persistUntil of the dns-persist-01 records
+	// certdock prints or creates (CERTDOCK_PERSIST_UNTIL); zero: none.
+	PersistUntil dnspersist.Until
+	// PersistWriter, when set, creates the default provider's missing
+	// dns-persist-01 records (see PersistWriter); nil: the user does.
+	PersistWriter RecordWriter
 }
 
 // Issuer obtains certificates from one ACME CA through one DNS provider.
@@ -168,8 +179,9 @@ func (i *Issuer) Issue(ctx context.Context, req cert.Spec) (cert.Bundle, cert.Is
 // obtain is Issue and Renew: it orders a certificate for req, replacing
 // rep.old when rep is not nil (see Renew).
 func (i *Issuer) obtain(ctx context.Context, req cert.Spec, rep *replacement) (cert.Bundle, cert.IssueMeta, error) {
+	persist, _ := i.persistSetup(req.DNSProfile)
 	ds, err := i.dnsFor(req.DNSProfile)
-	if err != nil {
+	if err != nil && !persist { // dns-persist-01 needs no provider
 		return cert.Bundle{}, cert.IssueMeta{}, &Error{Kind: KindConfig, Err: err}
 	}
 	certifier, acctID, err := i.setupFor(ctx, ds)
@@ -196,6 +208,9 @@ func (i *Issuer) obtain(ctx context.Context, req cert.Spec, rep *replacement) (c
 	res, replaceID, err := i.obtainReplacing(ctx, certifier, req.Name, oreq)
 	if err != nil {
 		return cert.Bundle{}, cert.IssueMeta{}, classify(i.hintProvider(err, ds.providerName))
+	}
+	if persist {
+		ds.providerName = ChallengeDNSPersist01 // the renewal file's authenticator
 	}
 	b := cert.Bundle{Cert: res.Certificate, Chain: res.IssuerCertificate, PrivateKey: res.PrivateKey}
 	meta := cert.IssueMeta{
@@ -236,11 +251,17 @@ func (i *Issuer) setupFor(ctx context.Context, ds dnsSetup) (*certificate.Certif
 		}
 		i.core, i.acct = core, acct
 	}
-	chlg := dns01.NewChallenge(i.core, validate, ds.wrapProvider(), ds.challengeOptions(i.cfg.Resolvers)...)
-	s := &solver{chlg: chlg, sequential: ds.sequential(), log: i.log}
-	if ds.delegateTo != "" {
-		to := ds.delegateTo
-		s.precheck = func(ctx context.Context, domain string) error { return i.checkDelegationTo(ctx, domain, to) }
+	var s authzSolver
+	if on, w := i.persistSetup(ds.profile); on {
+		s = newPersistSolver(i, w)
+	} else {
+		chlg := dns01.NewChallenge(i.core, validate, ds.wrapProvider(), ds.challengeOptions(i.cfg.Resolvers)...)
+		ds01 := &solver{chlg: chlg, sequential: ds.sequential(), log: i.log}
+		if ds.delegateTo != "" {
+			to := ds.delegateTo
+			ds01.precheck = func(ctx context.Context, domain string) error { return i.checkDelegationTo(ctx, domain, to) }
+		}
+		s = ds01
 	}
 	c := certificate.NewCertifier(i.core, s, certificate.CertifierOptions{
 		// lego polls a "processing" order every Timeout/60: 15 s gives

@@ -28,6 +28,11 @@ type Profile struct {
 	// SequenceIntervalSet keeps lego's pause between authorizations of a
 	// sequential provider (the profile set its *_SEQUENCE_INTERVAL).
 	SequenceIntervalSet bool
+	// Challenge is ChallengeDNS01 ("" too) or ChallengeDNSPersist01, which
+	// needs no Provider; PersistWriter then creates missing records (nil:
+	// the user does).
+	Challenge     string
+	PersistWriter RecordWriter
 }
 
 // dnsSetup is how one certifier solves DNS-01: the default provider's

@@ -83,7 +83,7 @@ func validate(ctx context.Context, core *api.Core, domain string, chlg acme.Chal
 		case acme.StatusPending, acme.StatusProcessing:
 		default:
 			for _, c := range authz.Challenges {
-				if c.Type == string(challenge.DNS01) && c.Error != nil {
+				if (c.Type == string(challenge.DNS01) || c.Type == string(challenge.DNSPersist01)) && c.Error != nil {
 					return fmt.Errorf("CA could not validate %s: %w", domain, c.Error)
 				}
 			}

@@ -27,6 +27,13 @@ func (a acmeIssuer) Server() string { return a.iss.Server() }
 
 // Issue implements controller.Issuer.
 func (a acmeIssuer) Issue(ctx context.Context, spec cert.Spec, cur *cert.Lineage) (cert.Bundle, cert.IssueMeta, error) {
+	b, meta, err := a.issue(ctx, spec, cur)
+	return b, meta, waitingFrom(err)
+}
+
+// issue is Issue before the error of a missing dns-persist-01 record
+// becomes the controller's WaitingError.
+func (a acmeIssuer) issue(ctx context.Context, spec cert.Spec, cur *cert.Lineage) (cert.Bundle, cert.IssueMeta, error) {
 	if cur == nil {
 		return a.iss.Issue(ctx, spec)
 	}

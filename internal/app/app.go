@@ -95,7 +95,11 @@ func Build(cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
 		UserAgent:          "certdock",
 		DelegatedSubdomain: cfg.DelegatedSubdomain,
 	}
-	if opts.Provider != nil {
+	if cfg.Challenge == config.ChallengeDNSPersist01 {
+		// No DNS provider is needed: at most a writer that creates a
+		// missing record once (rfc2136).
+		icfg.Challenge, icfg.PersistUntil, icfg.PersistWriter = issuer.ChallengeDNSPersist01, cfg.PersistUntil, persistWriter(cfg, log)
+	} else if opts.Provider != nil {
 		p, err := opts.Provider(cfg.Provider)
 		icfg.Provider, icfg.ProviderErr = p, err
 		if err != nil {
@@ -268,9 +272,9 @@ func (a *App) Serve(ctx context.Context, once bool) error {
 		return err
 	}
 	if ln != nil {
-		a.Log.Info("serving /healthz and /metrics", "addr", ln.Addr().String())
+		a.Log.Info("serving the status page, /api/status, /healthz and /metrics", "addr", ln.Addr().String())
 		go func() {
-			if err := ops.ServeListener(ctx, ln, ops.Handler(a.Metrics, a.Health), a.Log); err != nil {
+			if err := ops.ServeListener(ctx, ln, a.handler(), a.Log); err != nil {
 				a.Log.Error("health and metrics endpoint stopped", "err", err)
 			}
 		}()

@@ -82,6 +82,11 @@ func profileIssuers(set *dnsprofile.Set, build func(dnsprofile.Profile) (challen
 	for _, p := range set.Profiles() {
 		ip := issuer.Profile{ProviderName: p.Provider, DelegatedSubdomain: p.DelegatedSubdomain,
 			SleepTime: p.SleepTime, SequenceIntervalSet: p.SequenceIntervalSet()}
+		if p.Challenge == config.ChallengeDNSPersist01 {
+			ip.Challenge, ip.PersistWriter = issuer.ChallengeDNSPersist01, profilePersistWriter(p, log)
+			out[p.Name] = ip
+			continue
+		}
 		if build != nil {
 			ip.Provider, ip.ProviderErr = issuer.BuildProvider(p.Provider, p.Vars, func() (challenge.Provider, error) { return build(p) })
 		}
