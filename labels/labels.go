@@ -84,6 +84,23 @@ func (e *Error) Unwrap() error { return e.Err }
 // only the delivery, and the certificates are still requested. allowed
 // may be nil (everything allowed).
 func Parse(prefix string, w Workload, allowed *Allowlist) (specs []cert.Spec, problems []error) {
+	return ParseWith(prefix, w, Options{Allowed: allowed})
+}
+
+// Options adjust ParseWith.
+type Options struct {
+	// Allowed limits the names labels may request; nil allows every name.
+	Allowed *Allowlist
+	// Traefik also reads the workload's Traefik router labels
+	// (CERTDOCK_TRAEFIK_LABELS): see TraefikSpecs.
+	Traefik bool
+}
+
+// ParseWith is Parse with options: with Traefik, the certificates of the
+// workload's TLS routers are defined too, and certdock's own labels on
+// the workload (restart, signal, exec, secrets) act on them as well.
+func ParseWith(prefix string, w Workload, opts Options) (specs []cert.Spec, problems []error) {
+	allowed := opts.Allowed
 	get := func(k string) (string, bool) {
 		v, ok := w.Labels[prefix+"."+k]
 		return strings.TrimSpace(v), ok
@@ -154,6 +171,11 @@ func Parse(prefix string, w Workload, allowed *Allowlist) (specs []cert.Spec, pr
 		for _, n := range names {
 			defined = append(defined, cert.Spec{Name: n, Source: src, Actions: actions})
 		}
+	}
+	if opts.Traefik {
+		ts, tp := TraefikSpecs(w, allowed, src, actions, defined)
+		defined = append(defined, ts...)
+		problems = append(problems, tp...)
 	}
 	if hasAction && len(defined) == 0 {
 		fail(actionKey(action), "no certificate to act on: add %s.%s or %s.%s", prefix, KeyDomains, prefix, KeyCert)
