@@ -164,6 +164,11 @@ type Config struct {
 	// allows every name.
 	AllowedDomains *labels.Allowlist
 
+	// TraefikLabels also reads Traefik's router labels: the names of
+	// every TLS router of a container or service get a certificate
+	// (CERTDOCK_TRAEFIK_LABELS, default false).
+	TraefikLabels bool
+
 	// Cluster is DOCKER_CLUSTER_PROVIDER: "none" (default) or "swarm",
 	// where domains.conf's autorestart-containers names services.
 	Cluster string
@@ -319,6 +324,7 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 	c.Listen = parse(e, "CERTDOCK_LISTEN", parseListen)
 	c.LabelPrefix = parse(e, "CERTDOCK_LABEL_PREFIX", parseLabelPrefix)
 	c.AllowedDomains = parse(e, "CERTDOCK_ALLOWED_DOMAINS", parseAllowed)
+	c.TraefikLabels = parse(e, "CERTDOCK_TRAEFIK_LABELS", parseBool)
 	c.Cluster = parse(e, "DOCKER_CLUSTER_PROVIDER", parseCluster)
 
 	c.Location = parse(e, "TZ", parseLocation)
@@ -779,6 +785,7 @@ func (c *Config) Summary() []KV {
 		{"listen", orNone(c.Listen)},
 		{"label prefix", c.LabelPrefix},
 		{"allowed domains", allowedText(c.AllowedDomains)},
+		{"traefik labels", strconv.FormatBool(c.TraefikLabels)},
 		{"cluster provider", c.Cluster},
 		{"eab kid", orNone(c.EABKID)},
 		{"eab hmac", hmac},
