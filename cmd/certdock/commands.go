@@ -159,16 +159,24 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ok = false
 		fmt.Fprintf(stdout, "\nERROR: %v\n", lerr)
 	}
-	fmt.Fprintf(stdout, "\nDNS provider: %s", cfg.Provider)
-	if cfg.ProviderVar != "" {
-		fmt.Fprintf(stdout, " (from %s)", cfg.ProviderVar)
-	}
-	fmt.Fprintln(stdout)
-	if _, perr := newProvider(cfg.Provider, cfg.ProviderVar); perr != nil {
-		ok = false
-		fmt.Fprintf(stdout, "  ERROR: %v\n", perr)
+	persist := cfg.Challenge == config.ChallengeDNSPersist01
+	if persist && cfg.ProviderVar == "" {
+		fmt.Fprintln(stdout, "\nDNS provider: none needed (CERTDOCK_CHALLENGE=dns-persist-01: the records below are created once)")
 	} else {
-		fmt.Fprintln(stdout, "  credentials: found")
+		fmt.Fprintf(stdout, "\nDNS provider: %s", cfg.Provider)
+		if cfg.ProviderVar != "" {
+			fmt.Fprintf(stdout, " (from %s)", cfg.ProviderVar)
+		}
+		fmt.Fprintln(stdout)
+		if persist {
+			fmt.Fprintln(stdout, "  with dns-persist-01 it is only used to create missing records, and only rfc2136 can")
+		}
+		if _, perr := newProvider(cfg.Provider, cfg.ProviderVar); perr != nil {
+			ok = ok && persist // with dns-persist-01 the provider is optional
+			fmt.Fprintf(stdout, "  ERROR: %v\n", perr)
+		} else {
+			fmt.Fprintln(stdout, "  credentials: found")
+		}
 	}
 	printLexicon(stdout, tr)
 	for _, kv := range providerEnv(cfg.Provider) {
@@ -191,6 +199,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ok = false
 		fmt.Fprintf(stdout, "  ERROR: %v\n", p)
 	}
+	printPersistRecords(ctx, stdout, cfg)
 	if !ok {
 		return errFailed
 	}
