@@ -39,6 +39,9 @@ type Options struct {
 	// container events for, only workloads with at least one label whose
 	// key starts with LabelPrefix + ".". Empty selects every workload.
 	LabelPrefix string
+	// ExtraLabelPrefixes select more workloads the same way (e.g.
+	// "traefik" with CERTDOCK_TRAEFIK_LABELS).
+	ExtraLabelPrefixes []string
 }
 
 // Timing of the connection; the tests shorten some of them.
@@ -62,6 +65,7 @@ type Client struct {
 	api    engine
 	log    *slog.Logger
 	prefix string
+	extra  []string // more prefixes selecting workloads
 
 	healthy atomic.Bool
 
@@ -104,6 +108,7 @@ func newClient(api engine, opts Options) *Client {
 		api:          api,
 		log:          log,
 		prefix:       opts.LabelPrefix,
+		extra:        opts.ExtraLabelPrefixes,
 		minBackoff:   minBackoff,
 		maxBackoff:   maxBackoff,
 		healthyAfter: healthyAfter,
@@ -146,15 +151,18 @@ func (c *Client) Healthy() bool {
 	return c.healthy.Load()
 }
 
-// selected reports whether labels has a key under the label prefix.
+// selected reports whether labels has a key under the label prefix (or
+// one of the extra prefixes).
 func (c *Client) selected(labels map[string]string) bool {
 	if c.prefix == "" {
 		return true
 	}
-	p := c.prefix + "."
-	for k := range labels {
-		if strings.HasPrefix(k, p) {
-			return true
+	for _, prefix := range append([]string{c.prefix}, c.extra...) {
+		p := prefix + "."
+		for k := range labels {
+			if strings.HasPrefix(k, p) {
+				return true
+			}
 		}
 	}
 	return false
