@@ -63,7 +63,7 @@ func build(cfg *config.Config, log *slog.Logger, issuerEdit func(*issuer.Config)
 	if withDocker {
 		// DOCKER_HOST (unix:// or tcp://, e.g. a socket proxy) is honoured;
 		// an unreachable engine is retried, domains.conf is served meanwhile.
-		dc, err := docker.New(docker.Options{Host: os.Getenv("DOCKER_HOST"), LabelPrefix: cfg.LabelPrefix, Logger: log})
+		dc, err := docker.New(docker.Options{Host: os.Getenv("DOCKER_HOST"), LabelPrefix: cfg.LabelPrefix, ExtraLabelPrefixes: app.ExtraLabelPrefixes(cfg), Logger: log})
 		if err != nil {
 			return nil, usageError{fmt.Errorf("DOCKER_HOST: %w", err)}
 		}

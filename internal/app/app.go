@@ -123,7 +123,7 @@ func Build(cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
 	var actor controller.Actor
 	var ls *labelSource
 	if opts.Docker != nil {
-		ls = &labelSource{docker: opts.Docker, prefix: cfg.LabelPrefix, allowed: cfg.AllowedDomains, log: log}
+		ls = &labelSource{docker: opts.Docker, prefix: cfg.LabelPrefix, allowed: cfg.AllowedDomains, traefik: cfg.TraefikLabels, log: log}
 		sources = append(sources, RouteProfiles(ls, profiles, cfg.LabelPrefix))
 		actor = countingActor{next: opts.Docker, m: metrics}
 		health.SetProbe("docker", dockerProbe(opts.Docker))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/certdock/certdock/cert"
+	"github.com/certdock/certdock/config"
 	"github.com/certdock/certdock/deliver"
 	"github.com/certdock/certdock/docker"
 	"github.com/certdock/certdock/internal/ops"
@@ -27,6 +28,16 @@ type Docker interface {
 
 var _ Docker = (*docker.Client)(nil)
 
+// ExtraLabelPrefixes are the label prefixes, besides CERTDOCK_LABEL_PREFIX,
+// whose workloads the Docker client must list and watch: "traefik" with
+// CERTDOCK_TRAEFIK_LABELS.
+func ExtraLabelPrefixes(cfg *config.Config) []string {
+	if cfg.TraefikLabels {
+		return []string{"traefik"}
+	}
+	return nil
+}
+
 // labelSource turns the labels of running containers and services into
 // desired certificates. When the engine cannot be listed, the last good
 // snapshot is served (no certificate is dropped because Docker hiccuped)
@@ -35,6 +46,7 @@ type labelSource struct {
 	docker  Docker
 	prefix  string
 	allowed *labels.Allowlist
+	traefik bool // CERTDOCK_TRAEFIK_LABELS: Traefik's TLS routers too
 	log     *slog.Logger
 	retry   func() // asks for another pass
 
@@ -81,7 +93,8 @@ func (s *labelSource) Desired(ctx context.Context) ([]cert.Spec, []error, bool) 
 		if w.State == "created" {
 			continue // never started: served once it starts
 		}
-		sp, probs := labels.Parse(s.prefix, labels.Workload{Kind: labels.Kind(w.Kind), Name: w.Name, Labels: w.Labels}, s.allowed)
+		sp, probs := labels.ParseWith(s.prefix, labels.Workload{Kind: labels.Kind(w.Kind), Name: w.Name, Labels: w.Labels},
+			labels.Options{Allowed: s.allowed, Traefik: s.traefik})
 		specs = append(specs, sp...)
 		problems = append(problems, probs...)
 	}
