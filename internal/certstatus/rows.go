@@ -43,6 +43,9 @@ type Row struct {
 	// as secrets, with the version each holds, as the daemon last saw
 	// them.
 	Deliveries []Delivery `json:"deliveries,omitempty"`
+	// DNSRecords are the dns-persist-01 records the certificate waits for,
+	// in zone-file syntax, to create once (LastError says what is wrong).
+	DNSRecords []string `json:"dns_records,omitempty"`
 }
 
 // Delivery is one delivery of a certificate in `certdock status`.
@@ -111,6 +114,7 @@ func row(cs controller.CertStatus, now time.Time) (r Row, broken bool) {
 	if rec := cs.Record; rec.Failures > 0 {
 		next := rec.NextAttempt
 		r.Failures, r.NextAttempt, r.LastError, r.NeedsConfig = rec.Failures, &next, rec.LastError, rec.NeedsConfig
+		r.DNSRecords = rec.WaitingRecords
 	}
 	d := cs.Decision
 	r.Reason = string(d.Reason)
