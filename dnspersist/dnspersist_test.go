@@ -203,3 +203,30 @@ func TestJudgeKeepsOtherAccountsNextToAMatch(t *testing.T) {
 		t.Fatalf("verdict = %+v", v)
 	}
 }
+
+func FuzzParseUntil(f *testing.F) {
+	for _, s := range []string{"365d", "8760h", "2y", "2027-12-31", "2027-06-01T12:00:00+02:00", "-1d", "1.5d"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := ParseUntil(s, now)
+		if err != nil {
+			return
+		}
+		if strings.TrimSpace(s) == "" {
+			if !u.IsZero() {
+				t.Fatalf("ParseUntil(%q) = %+v, want none", s, u)
+			}
+			return
+		}
+		// Whatever is accepted lies in the future and reads back the same.
+		if got := u.Time(now); !got.After(now) {
+			t.Fatalf("ParseUntil(%q) gives %v, not after %v", s, got, now)
+		}
+		back, err := ParseUntil(u.String(), now)
+		if err != nil || !back.Time(now).Equal(u.Time(now)) {
+			t.Fatalf("ParseUntil(%q) = %+v; its String %q reads back as %+v, %v", s, u, u.String(), back, err)
+		}
+	})
+}

@@ -93,7 +93,7 @@ func parseDays(v string) (time.Duration, bool, error) {
 	if err != nil {
 		return 0, false, nil // not a whole number: the caller reports it
 	}
-	if n > 100*365 {
+	if n > 100*365 || time.Duration(n)*unit > 100*365*24*time.Hour {
 		return 0, true, fmt.Errorf("%q is more than a century", v)
 	}
 	return time.Duration(n) * unit, true, nil
