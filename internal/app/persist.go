@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/certdock/certdock/cert"
 	"github.com/certdock/certdock/config"
@@ -78,6 +79,9 @@ func WritePersistReport(w io.Writer, certs []PersistCert) int {
 			seen[line] = true
 			current = r.Want.AccountURI
 			state := "present"
+			if pu := r.Verdict.Match.PersistUntil; r.OK() && !pu.IsZero() {
+				state = "present, accepted until " + pu.UTC().Format(time.RFC3339) + " (persistUntil)"
+			}
 			if !r.OK() {
 				bad++
 				state = "MISSING: " + r.Problem()

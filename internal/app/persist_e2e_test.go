@@ -109,7 +109,8 @@ func TestPersistEndToEnd(t *testing.T) {
 	if strings.Contains(w.logs.String(), "issuing certificate") {
 		t.Fatal("an order was placed while the records were missing")
 	}
-	if !strings.Contains(w.logs.String(), "waiting for DNS records: create them once") {
+	if logs := w.logs.String(); !strings.Contains(logs, "waiting for DNS records: create them once") ||
+		!strings.Contains(logs, `_validation-persist.example.com. IN TXT \"pebble.letsencrypt.org; accounturi=`) {
 		t.Error("the records to create are not logged")
 	}
 
@@ -299,4 +300,28 @@ func TestPersistProfile(t *testing.T) {
 	if txt := w.bind.TXT(t, "_validation-persist.a.example.com."); len(txt) != 0 {
 		t.Errorf("a dns-01 certificate got a persist record: %q", txt)
 	}
+}
+
+// TestPersistUntil: with CERTDOCK_PERSIST_UNTIL the printed records carry
+// persistUntil, and a record carrying it validates (lego's challenge is
+// told the exact value found).
+func TestPersistUntil(t *testing.T) {
+	w := persistWorld(t)
+	w.env["CERTDOCK_PERSIST_UNTIL"] = "2030-01-01"
+	w.writeDomains(t, "*.until.example.com until.example.com\n")
+	ctx := context.Background()
+	a := w.buildPersist(t, false)
+	a.Controller.RunOnce(ctx) // registers the account
+	_, lines := w.report(t, a)
+	if len(lines) != 1 || !strings.HasSuffix(lines[0], `; policy=wildcard; persistUntil=1893456000"`) {
+		t.Fatalf("check printed %q", lines)
+	}
+	w.bind.NSUpdate(t, lines...)
+	if out, _ := w.report(t, a); !strings.Contains(out, "present, accepted until 2030-01-01T00:00:00Z (persistUntil)") {
+		t.Errorf("check after the record:\n%s", out)
+	}
+	if res := a.Controller.Renew(ctx, []string{"until.example.com"}, false); !slices.Equal(res.Issued, []string{"until.example.com"}) {
+		t.Fatalf("with persistUntil: %+v", res)
+	}
+	checkLineage(t, w.dir, "until.example.com", []string{"*.until.example.com", "until.example.com"}, w.pebble.Roots(t), 1)
 }
