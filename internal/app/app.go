@@ -272,9 +272,9 @@ func (a *App) Serve(ctx context.Context, once bool) error {
 		return err
 	}
 	if ln != nil {
-		a.Log.Info("serving /healthz and /metrics", "addr", ln.Addr().String())
+		a.Log.Info("serving the status page, /api/status, /healthz and /metrics", "addr", ln.Addr().String())
 		go func() {
-			if err := ops.ServeListener(ctx, ln, ops.Handler(a.Metrics, a.Health), a.Log); err != nil {
+			if err := ops.ServeListener(ctx, ln, a.handler(), a.Log); err != nil {
 				a.Log.Error("health and metrics endpoint stopped", "err", err)
 			}
 		}()

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/certdock/certdock/cert"
 	"github.com/certdock/certdock/controller"
+	"github.com/certdock/certdock/internal/certstatus"
 	"github.com/certdock/certdock/internal/ops"
+	"github.com/certdock/certdock/internal/statuspage"
 )
 
 // observer feeds the controller's events into metrics and health.
@@ -126,3 +129,22 @@ func dockerProbe(d Docker) func() error {
 }
 
 func stateDir(dir string) string { return filepath.Join(dir, "certdock") }
+
+// handler serves CERTDOCK_LISTEN: /healthz and /metrics, the status page
+// (/) and its JSON (/api/status, what `certdock status --json` prints),
+// as the daemon's last pass saw the certificates.
+func (a *App) handler() http.Handler {
+	mux := http.NewServeMux()
+	o := ops.Handler(a.Metrics, a.Health)
+	mux.Handle("/healthz", o)
+	mux.Handle("/metrics", o)
+	statuspage.Register(mux, a.statusRows, statuspage.Options{})
+	return mux
+}
+
+// statusRows are the rows of the status page and /api/status.
+func (a *App) statusRows(ctx context.Context) ([]certstatus.Row, []error) {
+	certs, problems := a.Controller.Current(ctx)
+	rows, _ := certstatus.Rows(certs, time.Now())
+	return rows, problems
+}

@@ -76,7 +76,7 @@ func ServeListener(ctx context.Context, ln net.Listener, handler http.Handler, l
 		IdleTimeout:       time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.With("addr", addr).Handler(), slog.LevelWarn),
 	}
-	log.Info("serving /healthz and /metrics", "addr", addr)
+	log.Debug("serving HTTP", "addr", addr)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
