@@ -24,7 +24,7 @@ const certdockImageRepo = "certdock-test-image"
 // certdockImageBuildTimeout bounds a full build of the repository's
 // Dockerfile: compiling every lego provider from scratch takes minutes on
 // two cores.
-const certdockImageBuildTimeout = 20 * time.Minute
+const certdockImageBuildTimeout = 24 * time.Minute
 
 // BuildCertdockImage builds the Dockerfile at the repository root (root,
 // relative to the test's directory) exactly as users do, except for its
