@@ -152,6 +152,7 @@ func TestParseUntil(t *testing.T) {
 		{in: "-5h", wantErr: "not positive"},
 		{in: "0d", wantErr: "not positive"},
 		{in: "soon", wantErr: "want a duration"},
+		{in: "30m", wantErr: "shorter than an hour"},
 		{in: "1.5d", wantErr: "want a duration"},
 	}
 	for _, tt := range tests {

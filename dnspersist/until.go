@@ -47,8 +47,8 @@ func (u Until) String() string {
 	return ""
 }
 
-// ParseUntil reads CERTDOCK_PERSIST_UNTIL at now: a duration ("8760h",
-// "365d", "2y" as 730 days, a year being 365 days), a date
+// ParseUntil reads CERTDOCK_PERSIST_UNTIL at now: a duration of an hour
+// or more ("8760h", "365d", "2y" as 730 days, a year being 365 days), a date
 // ("2027-12-31", the start of that day in UTC) or an RFC 3339 time. A
 // fixed time that is not after now, or a duration that is not positive,
 // is an error. "" gives the zero Until.
@@ -100,8 +100,11 @@ func parseDays(v string) (time.Duration, bool, error) {
 }
 
 func afterUntil(d time.Duration) (Until, error) {
-	if d <= 0 {
+	switch {
+	case d <= 0:
 		return Until{}, fmt.Errorf("duration %s is not positive", d)
+	case d < time.Hour:
+		return Until{}, fmt.Errorf("duration %s is shorter than an hour: the records would expire before they are used", d)
 	}
 	return Until{After: d}, nil
 }
