@@ -183,8 +183,8 @@ func (c *Config) Specs() ([]cert.Spec, []error) {
 		}
 		unsupported := map[string]bool{".deploy_hook (set DEPLOY_HOOK for every certificate)": ct.DeployHook != "",
 			".pfx (set PFX_EXPORT and PFX_EXPORT_PASSPHRASE for every certificate)": ct.PFX != nil && ct.PFX.Export,
-			".reuse_key (set ACME_REUSE_KEY=true for every certificate)":             ct.ReuseKey,
-			".force_renew (use certdock renew --force NAME)":                          ct.ForceRenew}
+			".reuse_key (set ACME_REUSE_KEY=true for every certificate)":            ct.ReuseKey,
+			".force_renew (use certdock renew --force NAME)":                        ct.ForceRenew}
 		for _, k := range sortedTrue(unsupported) {
 			sub, hint, _ := strings.Cut(k, " ")
 			fail(sub, fmt.Errorf("not supported per certificate by certdock yet %s", hint))

@@ -475,4 +475,3 @@ func (r *reader) business(c *Config) {
 		}
 	}
 }
-
