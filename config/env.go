@@ -169,6 +169,11 @@ type Config struct {
 	// (CERTDOCK_TRAEFIK_LABELS, default false).
 	TraefikLabels bool
 
+	// DnsrobocertConfig is dnsrobocert's config.yml, read as a source of
+	// certificates and DNS profiles (CERTDOCK_DNSROBOCERT_CONFIG, else
+	// dnsrobocert's CONFIG_PATH); empty: none.
+	DnsrobocertConfig string
+
 	// Cluster is DOCKER_CLUSTER_PROVIDER: "none" (default) or "swarm",
 	// where domains.conf's autorestart-containers names services.
 	Cluster string
@@ -325,6 +330,10 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 	c.LabelPrefix = parse(e, "CERTDOCK_LABEL_PREFIX", parseLabelPrefix)
 	c.AllowedDomains = parse(e, "CERTDOCK_ALLOWED_DOMAINS", parseAllowed)
 	c.TraefikLabels = parse(e, "CERTDOCK_TRAEFIK_LABELS", parseBool)
+	c.DnsrobocertConfig = e.get("CERTDOCK_DNSROBOCERT_CONFIG")
+	if c.DnsrobocertConfig == "" {
+		c.DnsrobocertConfig = e.get("CONFIG_PATH")
+	}
 	c.Cluster = parse(e, "DOCKER_CLUSTER_PROVIDER", parseCluster)
 
 	c.Location = parse(e, "TZ", parseLocation)
@@ -786,6 +795,7 @@ func (c *Config) Summary() []KV {
 		{"label prefix", c.LabelPrefix},
 		{"allowed domains", allowedText(c.AllowedDomains)},
 		{"traefik labels", strconv.FormatBool(c.TraefikLabels)},
+		{"dnsrobocert config", orNone(c.DnsrobocertConfig)},
 		{"cluster provider", c.Cluster},
 		{"eab kid", orNone(c.EABKID)},
 		{"eab hmac", hmac},
