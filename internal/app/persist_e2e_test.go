@@ -16,6 +16,7 @@ import (
 	"github.com/certdock/certdock/config"
 	"github.com/certdock/certdock/controller"
 	"github.com/certdock/certdock/internal/app"
+	"github.com/certdock/certdock/internal/testenv"
 )
 
 // persistWorld is a world set up for dns-persist-01 with no DNS provider
@@ -324,4 +325,41 @@ func TestPersistUntil(t *testing.T) {
 		t.Fatalf("with persistUntil: %+v", res)
 	}
 	checkLineage(t, w.dir, "until.example.com", []string{"*.until.example.com", "until.example.com"}, w.pebble.Roots(t), 1)
+}
+
+// TestPersistWaitingAsksDNSNotTheCA counts the CA's requests (through a
+// proxy in front of Pebble): while a record is missing, a certificate's
+// passes send the CA nothing at all once the account is set up; the pass
+// after the record appears orders once.
+func TestPersistWaitingAsksDNSNotTheCA(t *testing.T) {
+	w := persistWorld(t)
+	ap := testenv.StartACMEProxy(t, w.pebble)
+	w.env["ACME_DIRECTORY_URL"], w.env["ACME_CA_CERTIFICATES"] = ap.DirectoryURL, ap.CAFile
+	w.writeDomains(t, "wait.example.com\n")
+	ctx := context.Background()
+	a := w.buildPersist(t, false)
+	a.Controller.RunOnce(ctx) // registers the account, then waits
+	if n := ap.Count(testenv.EndpointNewOrder); n != 0 {
+		t.Fatalf("%d orders while the record is missing", n)
+	}
+	before := len(ap.Requests())
+	for range 3 {
+		if res := a.Controller.Renew(ctx, []string{"wait.example.com"}, false); len(res.Issued) != 0 {
+			t.Fatalf("issued without its record: %+v", res)
+		}
+	}
+	if got := ap.Requests()[before:]; len(got) != 0 {
+		t.Fatalf("the CA was asked while waiting for the record: %+v", got)
+	}
+	acct, err := a.Issuer.SavedAccountURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.bind.NSUpdate(t, `_validation-persist.wait.example.com. IN TXT "pebble.letsencrypt.org; accounturi=`+acct+`"`)
+	if res := a.Controller.Renew(ctx, []string{"wait.example.com"}, false); !slices.Equal(res.Issued, []string{"wait.example.com"}) {
+		t.Fatalf("after the record: %+v", res)
+	}
+	if n := ap.Count(testenv.EndpointNewOrder); n != 1 {
+		t.Errorf("%d orders, want 1", n)
+	}
 }
