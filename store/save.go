@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 
 	"github.com/certdock/certdock/cert"
 )
@@ -45,14 +46,56 @@ func (d *Dir) Save(name string, b cert.Bundle, meta cert.IssueMeta) (*cert.Linea
 		return nil, fmt.Errorf("store: save %s: %w", name, err)
 	}
 	defer r.Close()
-	l, err := d.save(r, name, v, kt, meta)
+	l, err := d.save(r, name, v, kt, meta, 0)
 	if err != nil {
 		return nil, fmt.Errorf("store: save %s: %w", name, err)
 	}
 	return l, nil
 }
 
-func (d *Dir) save(r *os.Root, name string, v *version, kt cert.KeyType, meta cert.IssueMeta) (*cert.Lineage, error) {
+// ErrVersionExists is wrapped by SaveAs's error when the archive holds
+// other files under the version number asked for.
+var ErrVersionExists = errors.New("the archive holds another certificate under that version")
+
+// SaveAs stores a bundle as version n of a lineage, numbered where it was
+// issued (by another certdock of a swarm), so a lineage rebuilt from the
+// swarm's state keeps its numbering and the next renewal is n+1. It
+// checks and writes as Save does; the live links move to n only when n is
+// the newest version in the archive. A version n archived with the same
+// files is not written again; one with other files is an error wrapping
+// ErrVersionExists, and nothing is written.
+func (d *Dir) SaveAs(name string, n int, b cert.Bundle, meta cert.IssueMeta) (*cert.Lineage, error) {
+	if err := cert.ValidName(name); err != nil {
+		return nil, fmt.Errorf("store: save: %w", err)
+	}
+	if n < 1 {
+		return nil, fmt.Errorf("store: save %s: version %d", name, n)
+	}
+	v, err := prepare(b)
+	if err != nil {
+		return nil, fmt.Errorf("store: save %s version %d: %w", name, n, err)
+	}
+	kt := keyTypeOf(v.leaf.PublicKey)
+	if kt == "" {
+		kt = meta.KeyType
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r, err := d.openRootCreate()
+	if err != nil {
+		return nil, fmt.Errorf("store: save %s version %d: %w", name, n, err)
+	}
+	defer r.Close()
+	l, err := d.save(r, name, v, kt, meta, n)
+	if err != nil {
+		return nil, fmt.Errorf("store: save %s version %d: %w", name, n, err)
+	}
+	return l, nil
+}
+
+// save writes v as version want of lineage name, or as the next version
+// when want is 0.
+func (d *Dir) save(r *os.Root, name string, v *version, kt cert.KeyType, meta cert.IssueMeta, want int) (*cert.Lineage, error) {
 	live, arch := path.Join(liveDir, name), path.Join(archiveDir, name)
 	for _, dir := range []string{liveDir, archiveDir, renewalDir, live, arch} {
 		if err := d.ensureDir(r, dir); err != nil {
@@ -67,6 +110,9 @@ func (d *Dir) save(r *os.Root, name string, v *version, kt cert.KeyType, meta ce
 	}
 
 	n, current := liveVersion(r, name, v)
+	if current && want > 0 && n != want {
+		return nil, fmt.Errorf("live/ holds these files as version %d, not %d: %w", n, want, ErrVersionExists)
+	}
 	if !current {
 		versions, err := archiveVersions(r, name)
 		if err != nil {
@@ -76,13 +122,29 @@ func (d *Dir) save(r *os.Root, name string, v *version, kt cert.KeyType, meta ce
 		if len(versions) > 0 {
 			n = versions[0] + 1
 		}
-		for _, kind := range kinds {
-			if err := d.writeFile(r, arch, archiveBase(kind, n), v.files[kind], true); err != nil {
+		missing, newest := kinds[:], true
+		if want > 0 {
+			n, newest = want, len(versions) == 0 || want >= versions[0]
+			if slices.Contains(versions, want) {
+				// Left by an earlier import (complete, or cut short
+				// by a crash): the same files, or an error.
+				if missing, err = unarchived(r, name, want, v); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if len(missing) > 0 {
+			for _, kind := range missing {
+				if err := d.writeFile(r, arch, archiveBase(kind, n), v.files[kind], true); err != nil {
+					return nil, err
+				}
+			}
+			if err := syncDir(r, arch); err != nil {
 				return nil, err
 			}
 		}
-		if err := syncDir(r, arch); err != nil {
-			return nil, err
+		if !newest {
+			return load(r, name, 0)
 		}
 		if err := moveLinks(r, name, n); err != nil {
 			// Some links may have moved: point them all at the newest
@@ -102,6 +164,25 @@ func (d *Dir) save(r *os.Root, name string, v *version, kt cert.KeyType, meta ce
 		return nil, err
 	}
 	return load(r, name, 0)
+}
+
+// unarchived returns the kinds of v's files that archive/<name>/ does
+// not hold as version n yet; an error wrapping ErrVersionExists when it
+// holds other content under that number.
+func unarchived(r *os.Root, name string, n int, v *version) ([]string, error) {
+	var missing []string
+	for _, kind := range kinds {
+		data, err := r.ReadFile(path.Join(archiveDir, name, archiveBase(kind, n)))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			missing = append(missing, kind)
+		case err != nil:
+			return nil, err
+		case !bytes.Equal(data, v.files[kind]):
+			return nil, fmt.Errorf("%s: %w", archiveBase(kind, n), ErrVersionExists)
+		}
+	}
+	return missing, nil
 }
 
 // liveVersion reports whether live/<name>/ already holds exactly the files
