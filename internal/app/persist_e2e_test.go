@@ -238,6 +238,9 @@ func TestPersistWritesRecordOnceThenRenewsWithoutCredentials(t *testing.T) {
 	if txt := w.bind.TXT(t, "_acme-challenge.self.example.com."); len(txt) != 0 {
 		t.Errorf("a dns-01 record was written: %q", txt)
 	}
+	if strings.Contains(w.logs.String(), w.bind.KeySecret) {
+		t.Error("the TSIG secret appears in the logs")
+	}
 	written := w.bind.Serial(t, "example.com")
 	if written-serial != 2 {
 		t.Errorf("zone serial moved by %d, want 2 (one insert per record)", written-serial)
