@@ -2,6 +2,7 @@ package statuspage
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -76,12 +77,13 @@ func lifeLeft(notBefore *time.Time, notAfter, now time.Time) (int, string) {
 	return pct, fmt.Sprintf("%s of %s left", strings.TrimSuffix(durationText(left), " days"), durationText(life))
 }
 
-// durationText says a duration in days, or hours below two days.
+// durationText says a duration in whole days, or hours below two days,
+// rounded to the nearest.
 func durationText(d time.Duration) string {
 	if d < 48*time.Hour {
-		return fmt.Sprintf("%d hours", int(d.Hours()))
+		return fmt.Sprintf("%d hours", int(math.Round(d.Hours())))
 	}
-	return fmt.Sprintf("%d days", int(d.Hours()/24))
+	return fmt.Sprintf("%d days", int(math.Round(d.Hours()/24)))
 }
 
 // stamp formats a time for the page (UTC, to the minute); "-" for none.
