@@ -17,7 +17,8 @@ import (
 // Env returns the acme section as the certdock (seed) variables it stands
 // for, only those it sets: LETSENCRYPT_USER_MAIL, LETSENCRYPT_STAGING,
 // ACME_DIRECTORY_URL, CERTS_FILES_MODE, CERTS_DIRS_MODE,
-// CERTS_USER_OWNER, CERTS_GROUP_OWNER, CRON_TIME_STRING. The real
+// CERTS_USER_OWNER, CERTS_GROUP_OWNER, CRON_TIME_STRING, CERTDOCK_DIR
+// (certs_root_path). The real
 // environment wins over them.
 func (c *Config) Env() map[string]string {
 	env := map[string]string{}
@@ -37,6 +38,7 @@ func (c *Config) Env() map[string]string {
 	set("CERTS_USER_OWNER", a.Permissions.User)
 	set("CERTS_GROUP_OWNER", a.Permissions.Group)
 	set("CRON_TIME_STRING", a.CrontabRenew)
+	set("CERTDOCK_DIR", a.CertsRootPath)
 	return env
 }
 

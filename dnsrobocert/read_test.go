@@ -77,7 +77,7 @@ func TestReadExample(t *testing.T) {
 	}
 	envs := c.Env()
 	for k, v := range map[string]string{"LETSENCRYPT_USER_MAIL": "me@example.net", "ACME_DIRECTORY_URL": "https://acme.example.net/dir",
-		"CERTS_FILES_MODE": "0640", "CERTS_DIRS_MODE": "0750", "CERTS_USER_OWNER": "nobody", "CERTS_GROUP_OWNER": "1000", "CRON_TIME_STRING": "12 01,13 * * *"} {
+		"CERTS_FILES_MODE": "0640", "CERTS_DIRS_MODE": "0750", "CERTS_USER_OWNER": "nobody", "CERTS_GROUP_OWNER": "1000", "CRON_TIME_STRING": "12 01,13 * * *", "CERTDOCK_DIR": "/etc/letsencrypt"} {
 		if envs[k] != v {
 			t.Errorf("Env[%s] = %q, want %q", k, envs[k], v)
 		}

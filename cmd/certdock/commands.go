@@ -40,11 +40,15 @@ func setup(name string, args []string, stderr io.Writer, flags func(*flag.FlagSe
 
 // loadConfig reads the environment; errors are usage errors (exit 2).
 func loadConfig() (*config.Config, error) {
-	cfg, err := config.FromEnv(os.Getenv)
+	getenv, robo, err := dnsroboSettings()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.FromEnv(getenv)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("configuration:\n%w", err)}
 	}
-	if err := withProfiles(cfg); err != nil {
+	if err := withProfiles(cfg, robo); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -200,6 +204,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "  ERROR: %v\n", p)
 	}
 	printPersistRecords(ctx, stdout, cfg)
+	ok = printDnsrobocert(ctx, stdout, cfg, set) && ok
 	if !ok {
 		return errFailed
 	}

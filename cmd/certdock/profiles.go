@@ -11,14 +11,20 @@ import (
 
 	"github.com/certdock/certdock/config"
 	"github.com/certdock/certdock/dnsprofile"
+	"github.com/certdock/certdock/dnsrobocert"
 	"github.com/certdock/certdock/issuer"
 )
 
-// withProfiles reads the native DNS profiles (CERTDOCK_PROFILE_*) into
-// cfg; a malformed profile variable is a usage error naming it, like any
-// other invalid variable.
-func withProfiles(cfg *config.Config) error {
+// withProfiles reads the native DNS profiles (CERTDOCK_PROFILE_*) and
+// those of dnsrobocert's config.yml (robo, may be nil) into cfg; a
+// malformed profile variable is a usage error naming it, like any other
+// invalid variable.
+func withProfiles(cfg *config.Config, robo *dnsrobocert.Config) error {
 	profiles, errs := config.ReadProfiles(os.Environ())
+	if robo != nil {
+		rp, rerrs := robo.DNSProfiles()
+		profiles, errs = append(profiles, rp...), append(errs, rerrs...)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return usageError{fmt.Errorf("configuration:\n%w", err)}
 	}
@@ -66,10 +72,16 @@ func printProfiles(w io.Writer, cfg *config.Config) (*dnsprofile.Set, bool) {
 		if p.SleepTime > 0 {
 			fmt.Fprintf(w, "    sleep time: %s\n", p.SleepTime)
 		}
-		if _, err := issuer.BuildProvider(p.Provider, p.Vars, func() (challenge.Provider, error) { return profileProvider(p) }); err != nil {
-			ok = false
+		persist := p.Challenge == config.ChallengeDNSPersist01
+		if persist {
+			fmt.Fprintln(w, "    challenge: dns-persist-01 (records created once, see below; a provider, if any, only creates missing ones, and only rfc2136 can)")
+		}
+		switch _, err := issuer.BuildProvider(p.Provider, p.Vars, func() (challenge.Provider, error) { return profileProvider(p) }); {
+		case persist && p.Provider == "":
+		case err != nil:
+			ok = ok && persist // with dns-persist-01 the provider is optional
 			fmt.Fprintf(w, "    ERROR: %v\n", err)
-		} else {
+		default:
 			fmt.Fprintln(w, "    credentials: found")
 		}
 		for _, kv := range p.Masked() {

@@ -119,6 +119,9 @@ func Build(cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
 		return nil, err
 	}
 	sources := []controller.Source{RouteProfiles(DomainsSource(cfg.DomainsFile(), cfg.Cluster == config.ClusterSwarm, log), profiles, cfg.LabelPrefix)}
+	if cfg.DnsrobocertConfig != "" {
+		sources = append(sources, RouteProfiles(DnsrobocertSource(cfg.DnsrobocertConfig, os.LookupEnv, log), profiles, cfg.LabelPrefix))
+	}
 	metrics, health := ops.NewMetrics(opts.Version), ops.NewHealth()
 	var actor controller.Actor
 	var ls *labelSource

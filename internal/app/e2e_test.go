@@ -19,6 +19,7 @@ import (
 	"github.com/go-acme/lego/v5/providers/dns/dnsupdate"
 
 	"github.com/certdock/certdock/config"
+	"github.com/certdock/certdock/dnsrobocert"
 	"github.com/certdock/certdock/internal/app"
 	"github.com/certdock/certdock/internal/testenv"
 )
@@ -95,6 +96,21 @@ func (w *world) buildWith(t testing.TB, opts app.Options) *app.App {
 		t.Fatalf("config: %v", perrs)
 	}
 	cfg.Profiles = profiles
+	if cfg.DnsrobocertConfig != "" { // as cmd/certdock's withProfiles
+		data, err := os.ReadFile(cfg.DnsrobocertConfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		robo, err := dnsrobocert.Read(cfg.DnsrobocertConfig, data, os.LookupEnv)
+		if err != nil {
+			t.Fatalf("config.yml: %v", err)
+		}
+		rp, rerrs := robo.DNSProfiles()
+		if len(rerrs) > 0 {
+			t.Fatalf("config.yml profiles: %v", rerrs)
+		}
+		cfg.Profiles = append(cfg.Profiles, rp...)
+	}
 	log := slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts.Provider = func(string) (challenge.Provider, error) {
 		p, err := dnsupdate.NewDNSProvider()

@@ -1,0 +1,65 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+
+	"github.com/certdock/certdock/cert"
+	"github.com/certdock/certdock/controller"
+	"github.com/certdock/certdock/dnsrobocert"
+)
+
+// DnsrobocertSource reads dnsrobocert's config.yml on every pass (${VAR}
+// from the environment through lookup) and serves its certificates. As
+// dnsrobocert does, an invalid file — or one in draft mode — does not
+// replace the last valid one: its certificates keep being served, the
+// problems are reported, and nothing is removed. Its profiles are read at
+// start-up (see dnsrobocert.Config.DNSProfiles); a certificate naming a
+// profile added since is reported until certdock restarts.
+func DnsrobocertSource(path string, lookup func(string) (string, bool), log *slog.Logger) controller.Source {
+	return &dnsroboSource{path: path, lookup: lookup, log: log}
+}
+
+type dnsroboSource struct {
+	path   string
+	lookup func(string) (string, bool)
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	applied []cert.Spec // the certificates of the last valid, non-draft file
+	draft   bool        // the last read was a valid draft (logged once)
+}
+
+// Desired implements controller.Source.
+func (d *dnsroboSource) Desired(context.Context) ([]cert.Spec, []error, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	data, err := os.ReadFile(d.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return slices.Clip(d.applied), []error{fmt.Errorf("%s: dnsrobocert configuration missing (%w)", d.path, controller.ErrSourceUnavailable)}, false
+	}
+	if err != nil {
+		return slices.Clip(d.applied), []error{fmt.Errorf("%s: %w (%w)", d.path, err, controller.ErrSourceUnavailable)}, false
+	}
+	c, err := dnsrobocert.Read(d.path, data, d.lookup)
+	if err != nil {
+		return slices.Clip(d.applied), []error{err}, false
+	}
+	if c.Draft {
+		if !d.draft {
+			d.log.Warn("dnsrobocert configuration in draft mode: validated, not applied", "file", d.path)
+		}
+		d.draft = true
+		return slices.Clip(d.applied), nil, false
+	}
+	d.draft = false
+	specs, problems := c.Specs()
+	d.applied = specs
+	return slices.Clip(specs), problems, len(problems) == 0
+}

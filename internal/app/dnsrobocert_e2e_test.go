@@ -1,0 +1,101 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/certdock/certdock/cert"
+	"github.com/certdock/certdock/internal/testenv"
+)
+
+// TestDnsrobocertEndToEnd: a dnsrobocert config.yml with two profiles of
+// provider rfc2136 (lego options, a TSIG secret substituted from the
+// environment), each allowed one zone by bind9, is served as a source:
+// its certificates are issued by real Pebble with dnsrobocert's key
+// types. An invalid edit is reported with file and line, and the
+// certificates stay.
+func TestDnsrobocertEndToEnd(t *testing.T) {
+	bind := testenv.StartBindZoneKeys(t, "corp.test", "lab.test")
+	pebble := testenv.StartPebble(t, bind.Addr, nil)
+	w := &world{bind: bind, pebble: pebble, dir: t.TempDir(), logs: &testenv.LogBuffer{}}
+	file := filepath.Join(w.dir, "config.yml")
+	w.env = map[string]string{
+		"CERTDOCK_DIR":                w.dir,
+		"ACME_DIRECTORY_URL":          pebble.DirectoryURL,
+		"ACME_CA_CERTIFICATES":        pebble.TLSCAFile,
+		"DNS_PROVIDER":                "rfc2136",
+		"DNS_RESOLVERS":               bind.Addr,
+		"CERTDOCK_DNSROBOCERT_CONFIG": file,
+	}
+	profile := func(name, zone string) string {
+		k := bind.ZoneKeys[zone]
+		t.Setenv("ROBO_SECRET_"+strings.ToUpper(name), k.Secret)
+		return fmt.Sprintf(`- name: %s
+  provider: rfc2136
+  provider_options:
+    DNSUPDATE_NAMESERVER: %s
+    DNSUPDATE_TSIG_KEY: %s
+    DNSUPDATE_TSIG_SECRET: ${ROBO_SECRET_%s}
+    DNSUPDATE_TSIG_ALGORITHM: %s
+    DNSUPDATE_ZONES: %s
+`, name, bind.Addr, k.Name, strings.ToUpper(name), bind.KeyAlgorithm, zone)
+	}
+	config := "draft: false\nprofiles:\n" + profile("corp", "corp.test") + profile("lab", "lab.test") + `certificates:
+- domains: [a.corp.test, www.corp.test]
+  profile: corp
+  key_type: ecdsa
+  follow_cnames: true
+- name: lab
+  domains: ["*.lab.test", lab.test]
+  profile: lab
+`
+	if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a := w.build(t)
+	res := a.Controller.RunOnce(ctx)
+	if !slices.Equal(res.Issued, []string{"a.corp.test", "lab"}) || res.Err() != nil {
+		t.Fatalf("issued %v, err %v; want a.corp.test and lab", res.Issued, res.Err())
+	}
+	roots := pebble.Roots(t)
+	checkLineage(t, w.dir, "a.corp.test", []string{"a.corp.test", "www.corp.test"}, roots, 1)
+	checkLineage(t, w.dir, "lab", []string{"*.lab.test", "lab.test"}, roots, 1)
+	for name, kt := range map[string]cert.KeyType{"a.corp.test": cert.EC256, "lab": cert.RSA2048} {
+		l, err := a.Store.Load(name)
+		if err != nil || l.KeyType != kt {
+			t.Errorf("%s: key type %v (%v), want %s", name, l, err, kt)
+		}
+	}
+	for zone, k := range bind.ZoneKeys {
+		if strings.Contains(w.logs.String(), k.Secret) {
+			t.Errorf("the TSIG secret of %s appears in the logs", zone)
+		}
+	}
+
+	// An invalid edit: reported with its file and line; the certificates
+	// of the last valid file are still served, nothing is removed.
+	bad := strings.Replace(config, "  key_type: ecdsa\n", "  key_type: ecdsa\n  autorestart: [{containerz: [x]}]\n", 1)
+	if err := os.WriteFile(file, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Count(bad[:strings.Index(bad, "containerz")], "\n") + 1
+	res = a.Controller.RunOnce(ctx)
+	want := fmt.Sprintf("%s:%d: certificates[0].autorestart[0].containerz: unknown key", file, line)
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), want) {
+		t.Fatalf("problems %v; want %q", res.Problems, want)
+	}
+	if len(res.Issued) != 0 || len(res.Failed) != 0 || !slices.Contains(res.Unchanged, "lab") || !slices.Contains(res.Unchanged, "a.corp.test") {
+		t.Errorf("after an invalid edit: issued %v, failed %v, unchanged %v", res.Issued, res.Failed, res.Unchanged)
+	}
+	for _, name := range []string{"a.corp.test", "lab"} {
+		if _, err := os.Stat(filepath.Join(w.dir, "live", name, "fullchain.pem")); err != nil {
+			t.Errorf("%s removed after an invalid edit: %v", name, err)
+		}
+	}
+}
