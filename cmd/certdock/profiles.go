@@ -11,14 +11,20 @@ import (
 
 	"github.com/certdock/certdock/config"
 	"github.com/certdock/certdock/dnsprofile"
+	"github.com/certdock/certdock/dnsrobocert"
 	"github.com/certdock/certdock/issuer"
 )
 
-// withProfiles reads the native DNS profiles (CERTDOCK_PROFILE_*) into
-// cfg; a malformed profile variable is a usage error naming it, like any
-// other invalid variable.
-func withProfiles(cfg *config.Config) error {
+// withProfiles reads the native DNS profiles (CERTDOCK_PROFILE_*) and
+// those of dnsrobocert's config.yml (robo, may be nil) into cfg; a
+// malformed profile variable is a usage error naming it, like any other
+// invalid variable.
+func withProfiles(cfg *config.Config, robo *dnsrobocert.Config) error {
 	profiles, errs := config.ReadProfiles(os.Environ())
+	if robo != nil {
+		rp, rerrs := robo.DNSProfiles()
+		profiles, errs = append(profiles, rp...), append(errs, rerrs...)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return usageError{fmt.Errorf("configuration:\n%w", err)}
 	}
