@@ -177,6 +177,14 @@ type Config struct {
 	// Cluster is DOCKER_CLUSTER_PROVIDER: "none" (default) or "swarm",
 	// where domains.conf's autorestart-containers names services.
 	Cluster string
+	// State is where certdock's state lives: StateLocal or StateSwarm
+	// (CERTDOCK_STATE; see stateMode), StateKeyFile the key sealing
+	// private material in the swarm (CERTDOCK_STATE_KEY_FILE), and
+	// StateKeyMissing says swarm mode was possible but no key file is
+	// set (certdock runs local and warns).
+	State           string
+	StateKeyFile    string
+	StateKeyMissing bool
 
 	// Cron is when every certificate is checked for renewal, as the seed's
 	// cron job did (CRON_TIME_STRING, five cron fields, default
@@ -335,6 +343,12 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 		c.DnsrobocertConfig = e.get("CONFIG_PATH")
 	}
 	c.Cluster = parse(e, "DOCKER_CLUSTER_PROVIDER", parseCluster)
+	c.StateKeyFile = e.get("CERTDOCK_STATE_KEY_FILE")
+	if mode, warn, err := stateMode(e.get("CERTDOCK_STATE"), c.Cluster, c.StateKeyFile); err != nil {
+		e.fail("CERTDOCK_STATE", err)
+	} else {
+		c.State, c.StateKeyMissing = mode, warn
+	}
 
 	c.Location = parse(e, "TZ", parseLocation)
 	c.Cron = parse(e, "CRON_TIME_STRING", parseCron)
