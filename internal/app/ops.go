@@ -134,6 +134,14 @@ func stateDir(dir string) string { return filepath.Join(dir, "certdock") }
 // (/) and its JSON (/api/status, what `certdock status --json` prints),
 // as the daemon's last pass saw the certificates.
 func (a *App) handler() http.Handler {
+	// What /metrics asks at every scrape, for the alert rules
+	// (deploy/prometheus/alerts.yml).
+	var connected func() bool
+	if a.Docker != nil {
+		connected = a.Docker.Healthy
+	}
+	a.Metrics.SetSources(a.failures, connected)
+	a.Metrics.SetCheckInterval(a.Config.CheckInterval)
 	mux := http.NewServeMux()
 	o := ops.Handler(a.Metrics, a.Health)
 	mux.Handle("/healthz", o)
@@ -147,4 +155,14 @@ func (a *App) statusRows(ctx context.Context) ([]certstatus.Row, []error) {
 	certs, problems := a.Controller.Current(ctx)
 	rows, _ := certstatus.Rows(certs, time.Now())
 	return rows, problems
+}
+
+// failures are the consecutive failed attempts of each failing
+// certificate, as the controller recorded them.
+func (a *App) failures() map[string]int {
+	out := map[string]int{}
+	for name, f := range a.Controller.Failures() {
+		out[name] = f.Count
+	}
+	return out
 }

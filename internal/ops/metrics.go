@@ -37,6 +37,22 @@ type Metrics struct {
 	actions   map[pair]uint64          // by kind, result
 	events    map[pair]uint64          // by kind, action
 	delivery  map[pair]deliveryMetrics // by certificate, service
+	// lastPass is when the last reconcile pass completed; interval is
+	// the daemon's full re-check period (CERTDOCK_CHECK_INTERVAL).
+	lastPass time.Time
+	interval time.Duration
+
+	// Asked at every scrape, outside mu (see SetSources).
+	failures  func() map[string]int
+	connected func() bool
+
+	now func() time.Time
+}
+
+// snapshot is what the sources said for one scrape.
+type snapshot struct {
+	failures  map[string]int
+	connected *bool
 }
 
 type deliveryMetrics struct {
@@ -68,7 +84,35 @@ func NewMetrics(version string) *Metrics {
 		actions:   map[pair]uint64{},
 		events:    map[pair]uint64{},
 		delivery:  map[pair]deliveryMetrics{},
+		now:       time.Now,
 	}
+}
+
+// SetSources registers what is asked at every scrape: failures returns
+// the consecutive failed attempts of each failing certificate (the
+// controller's persisted record, so a restart keeps the streak), and
+// connected whether the Docker engine is connected (nil: certdock runs
+// without Docker, and certdock_docker_connected is left out). Either may
+// be nil. They must be safe for concurrent use; they are called without
+// any lock of Metrics held.
+func (m *Metrics) SetSources(failures func() map[string]int, connected func() bool) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.failures, m.connected = failures, connected
+}
+
+// SetCheckInterval records the daemon's full re-check period, so that an
+// alert can tell a pass that is late (certdock_check_interval_seconds).
+func (m *Metrics) SetCheckInterval(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.interval = d
 }
 
 // SetCertificate records the state of a desired certificate: when its
@@ -158,6 +202,7 @@ func (m *Metrics) ObserveReconcile(d time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.reconcile.observe(seconds(d))
+	m.lastPass = m.now()
 }
 
 // ObserveDockerEvent counts one Docker event, by object kind (container,
@@ -178,19 +223,19 @@ func seconds(d time.Duration) float64 { return max(d, 0).Seconds() }
 // family is one metric family: its samples are written with m.mu held.
 type family struct {
 	name, typ, help string
-	write           func(m *Metrics, e expo, name string)
+	write           func(m *Metrics, s snapshot, e expo, name string)
 }
 
 // families are written in order of name.
 var families = sortedFamilies([]family{
 	{"certdock_build_info", "gauge",
 		"A constant 1, labelled with the certdock version and the Go version that built it.",
-		func(m *Metrics, e expo, name string) {
+		func(m *Metrics, _ snapshot, e expo, name string) {
 			e.sample(name, []label{{"goversion", runtime.Version()}, {"version", m.version}}, 1)
 		}},
 	{"certdock_certificate_expiration_timestamp_seconds", "gauge",
 		"When the current version of the certificate expires (NotAfter), in seconds since the Unix epoch.",
-		func(m *Metrics, e expo, name string) {
+		func(m *Metrics, _ snapshot, e expo, name string) {
 			m.eachCert(func(n string, c certMetrics) {
 				if !c.notAfter.IsZero() {
 					e.sample(name, []label{{"name", n}}, float64(c.notAfter.Unix()))
@@ -199,7 +244,7 @@ var families = sortedFamilies([]family{
 		}},
 	{"certdock_certificate_renewal_timestamp_seconds", "gauge",
 		"When the current version of the certificate is due for renewal, in seconds since the Unix epoch.",
-		func(m *Metrics, e expo, name string) {
+		func(m *Metrics, _ snapshot, e expo, name string) {
 			m.eachCert(func(n string, c certMetrics) {
 				if !c.renewAt.IsZero() {
 					e.sample(name, []label{{"name", n}}, float64(c.renewAt.Unix()))
@@ -208,55 +253,83 @@ var families = sortedFamilies([]family{
 		}},
 	{"certdock_certificate_ready_status", "gauge",
 		"The ready status of the certificate: 1 on the series of its condition (True when a valid version of the desired certificate is on disk), 0 on the other.",
-		func(m *Metrics, e expo, name string) {
+		func(m *Metrics, _ snapshot, e expo, name string) {
 			m.eachCert(func(n string, c certMetrics) {
 				e.sample(name, []label{{"name", n}, {"condition", "False"}}, boolValue(!c.ready))
 				e.sample(name, []label{{"name", n}, {"condition", "True"}}, boolValue(c.ready))
 			})
 		}},
+	{"certdock_certificate_failures", "gauge",
+		"Consecutive failed attempts to obtain the certificate; 0 when the last attempt succeeded or none failed.",
+		func(m *Metrics, s snapshot, e expo, name string) {
+			m.eachCert(func(n string, _ certMetrics) {
+				e.sample(name, []label{{"name", n}}, float64(s.failures[n]))
+			})
+		}},
+	{"certdock_docker_connected", "gauge",
+		"1 while certdock is connected to the Docker engine (its event stream is up), else 0; absent without Docker.",
+		func(m *Metrics, s snapshot, e expo, name string) {
+			if s.connected != nil {
+				e.sample(name, nil, boolValue(*s.connected))
+			}
+		}},
+	{"certdock_reconcile_last_completion_timestamp_seconds", "gauge",
+		"When the last reconcile pass completed, in seconds since the Unix epoch; absent before the first.",
+		func(m *Metrics, _ snapshot, e expo, name string) {
+			if !m.lastPass.IsZero() {
+				e.sample(name, nil, float64(m.lastPass.UnixMilli())/1000)
+			}
+		}},
+	{"certdock_check_interval_seconds", "gauge",
+		"The daemon's full re-check period (CERTDOCK_CHECK_INTERVAL): a pass completes at least this often.",
+		func(m *Metrics, _ snapshot, e expo, name string) {
+			if m.interval > 0 {
+				e.sample(name, nil, m.interval.Seconds())
+			}
+		}},
 	{"certdock_issuance_total", "counter",
 		"Attempts to obtain a certificate from the CA, by result (success, failure).",
-		func(m *Metrics, e expo, name string) {
+		func(m *Metrics, _ snapshot, e expo, name string) {
 			for _, r := range slices.Sorted(maps.Keys(m.issuance)) {
 				e.sample(name, []label{{"result", r}}, float64(m.issuance[r].count))
 			}
 		}},
 	{"certdock_issuance_duration_seconds", "histogram",
 		"Time taken to obtain a certificate from the CA, by result (success, failure).",
-		func(m *Metrics, e expo, name string) {
+		func(m *Metrics, _ snapshot, e expo, name string) {
 			for _, r := range slices.Sorted(maps.Keys(m.issuance)) {
 				m.issuance[r].write(e, name, []label{{"result", r}})
 			}
 		}},
 	{"certdock_actions_total", "counter",
 		"Actions run on workloads after a certificate changed, by kind (restart, force-update, signal, exec) and result.",
-		func(m *Metrics, e expo, name string) {
+		func(m *Metrics, _ snapshot, e expo, name string) {
 			for _, k := range slices.SortedFunc(maps.Keys(m.actions), comparePairs) {
 				e.sample(name, []label{{"kind", k.a}, {"result", k.b}}, float64(m.actions[k]))
 			}
 		}},
 	{"certdock_delivery_version", "gauge",
 		"The version of the certificate (N of archive/<name>/certN.pem) that a Swarm service holds as secrets; 0 when it holds none of certdock's.",
-		func(m *Metrics, e expo, name string) {
+		func(m *Metrics, _ snapshot, e expo, name string) {
 			for _, k := range slices.SortedFunc(maps.Keys(m.delivery), comparePairs) {
 				e.sample(name, []label{{"name", k.a}, {"service", k.b}}, float64(m.delivery[k].version))
 			}
 		}},
 	{"certdock_delivery_failing", "gauge",
 		"1 when delivering the certificate's current version to the Swarm service fails (update paused or rolled back, collision, service missing), else 0.",
-		func(m *Metrics, e expo, name string) {
+		func(m *Metrics, _ snapshot, e expo, name string) {
 			for _, k := range slices.SortedFunc(maps.Keys(m.delivery), comparePairs) {
 				e.sample(name, []label{{"name", k.a}, {"service", k.b}}, boolValue(m.delivery[k].failing))
 			}
 		}},
 	{"certdock_reconcile_duration_seconds", "histogram",
 		"Time taken by a reconcile pass: reading the sources, recomputing the desired set and deciding what needs work.",
-		func(m *Metrics, e expo, name string) {
+		func(m *Metrics, _ snapshot, e expo, name string) {
 			m.reconcile.write(e, name, nil)
 		}},
 	{"certdock_docker_events_total", "counter",
 		"Docker events received, by object kind (container, service) and action.",
-		func(m *Metrics, e expo, name string) {
+		func(m *Metrics, _ snapshot, e expo, name string) {
 			for _, k := range slices.SortedFunc(maps.Keys(m.events), comparePairs) {
 				e.sample(name, []label{{"kind", k.a}, {"action", k.b}}, float64(m.events[k]))
 			}
@@ -290,13 +363,30 @@ func boolValue(b bool) float64 {
 func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	var b bytes.Buffer
 	e := expo{&b}
+	s := m.snapshot()
 	m.mu.Lock()
 	for _, f := range families {
 		e.header(f.name, f.typ, f.help)
-		f.write(m, e, f.name)
+		f.write(m, s, e, f.name)
 	}
 	m.mu.Unlock()
 	return b.WriteTo(w)
 }
 
 var _ io.WriterTo = (*Metrics)(nil)
+
+// snapshot asks the sources, without holding mu.
+func (m *Metrics) snapshot() snapshot {
+	m.mu.Lock()
+	failures, connected := m.failures, m.connected
+	m.mu.Unlock()
+	var s snapshot
+	if failures != nil {
+		s.failures = failures()
+	}
+	if connected != nil {
+		c := connected()
+		s.connected = &c
+	}
+	return s
+}

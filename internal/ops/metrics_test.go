@@ -32,6 +32,9 @@ var (
 
 func busyMetrics() *Metrics {
 	m := NewMetrics("v1.2.3")
+	m.now = func() time.Time { return time.Date(2026, 12, 5, 9, 0, 0, 500e6, time.UTC) }
+	m.SetSources(func() map[string]int { return map[string]int{"a.example": 3, "gone.example": 1} }, func() bool { return false })
+	m.SetCheckInterval(time.Hour)
 	m.SetCertificate("b.example", notAfter, renewAt, true)
 	m.SetCertificate("a.example", notAfter.Add(time.Hour), renewAt.Add(time.Hour), false)
 	m.SetCertificate("new.example", time.Time{}, time.Time{}, false)
@@ -59,14 +62,18 @@ func TestMetricsExposition(t *testing.T) {
 		"certdock_actions_total",
 		"certdock_build_info",
 		"certdock_certificate_expiration_timestamp_seconds",
+		"certdock_certificate_failures",
 		"certdock_certificate_ready_status",
 		"certdock_certificate_renewal_timestamp_seconds",
+		"certdock_check_interval_seconds",
 		"certdock_delivery_failing",
 		"certdock_delivery_version",
+		"certdock_docker_connected",
 		"certdock_docker_events_total",
 		"certdock_issuance_duration_seconds",
 		"certdock_issuance_total",
 		"certdock_reconcile_duration_seconds",
+		"certdock_reconcile_last_completion_timestamp_seconds",
 	}
 	if !slices.Equal(x.families, want) {
 		t.Errorf("families:\n got %q\nwant %q (sorted)", x.families, want)
@@ -97,6 +104,12 @@ func TestMetricsExposition(t *testing.T) {
 		`certdock_certificate_ready_status{name="new.example",condition="False"} 1`,
 		`certdock_certificate_ready_status{name="new.example",condition="True"} 0`,
 		`certdock_issuance_total{result="failure"} 1`,
+		`certdock_certificate_failures{name="a.example"} 3`,
+		`certdock_certificate_failures{name="b.example"} 0`,
+		`certdock_certificate_failures{name="new.example"} 0`,
+		`certdock_docker_connected 0`,
+		`certdock_check_interval_seconds 3600`,
+		`certdock_reconcile_last_completion_timestamp_seconds 1.7964612005e+09`,
 		`certdock_delivery_version{name="b.example",service="api"} 2`,
 		`certdock_delivery_version{name="b.example",service="web"} 3`,
 		`certdock_delivery_failing{name="b.example",service="api"} 1`,
