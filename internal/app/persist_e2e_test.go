@@ -366,3 +366,37 @@ func TestPersistWaitingAsksDNSNotTheCA(t *testing.T) {
 		t.Errorf("%d orders, want 1", n)
 	}
 }
+
+// TestPersistCAWithoutPersist: a CA that does not offer dns-persist-01
+// (Pebble behind a proxy that removes it from authorizations) fails the
+// certificate as a configuration error naming CERTDOCK_CHALLENGE; nothing
+// falls back to dns-01, and nothing is written to DNS.
+func TestPersistCAWithoutPersist(t *testing.T) {
+	w := persistWorld(t)
+	ap := testenv.StartACMEProxy(t, w.pebble)
+	w.env["ACME_DIRECTORY_URL"], w.env["ACME_CA_CERTIFICATES"] = ap.DirectoryURL, ap.CAFile
+	w.writeDomains(t, "nopersist.example.com\n")
+	ctx := context.Background()
+	a := w.buildPersist(t, false)
+	a.Controller.RunOnce(ctx) // registers the account
+	acct, err := a.Issuer.SavedAccountURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.bind.NSUpdate(t, `_validation-persist.nopersist.example.com. IN TXT "pebble.letsencrypt.org; accounturi=`+acct+`"`)
+	serial := w.bind.Serial(t, "example.com")
+	ap.HideChallenges("dns-persist-01")
+	res := a.Controller.Renew(ctx, []string{"nopersist.example.com"}, false)
+	err = res.Failed["nopersist.example.com"]
+	for _, want := range []string{"the CA does not offer dns-persist-01 for nopersist.example.com", "CERTDOCK_CHALLENGE", "dns-01"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
+	}
+	if f := a.Controller.Failures()["nopersist.example.com"]; !f.NeedsConfig {
+		t.Errorf("failure %+v is not a configuration error", f)
+	}
+	if w.bind.Serial(t, "example.com") != serial {
+		t.Error("DNS was written")
+	}
+}

@@ -136,6 +136,8 @@ type ACMEProxy struct {
 	status []statusRule
 	limit  []limitRule
 	delay  []delayRule
+	// hide are challenge types removed from authorizations (HideChallenges).
+	hide []string
 }
 
 type statusRule struct {
@@ -258,6 +260,7 @@ func (ap *ACMEProxy) handler(next http.Handler) http.Handler {
 		}
 		idx := len(ap.log)
 		ap.log = append(ap.log, e)
+		hide := ap.hide
 		ap.mu.Unlock()
 
 		if down {
@@ -292,6 +295,8 @@ func (ap *ACMEProxy) handler(next http.Handler) http.Handler {
 				typ = "urn:ietf:params:acme:error:malformed"
 			}
 			writeProblem(sw, code, typ, fmt.Sprintf("testenv: injected status %d", code))
+		case e.Endpoint == EndpointAuthorization && len(hide) > 0:
+			hideChallenges(sw, r, next, hide)
 		default:
 			next.ServeHTTP(sw, r)
 		}
@@ -434,7 +439,7 @@ func (ap *ACMEProxy) Heal() {
 	ap.mu.Lock()
 	defer ap.mu.Unlock()
 	ap.down = false
-	ap.status, ap.limit, ap.delay = nil, nil, nil
+	ap.status, ap.limit, ap.delay, ap.hide = nil, nil, nil, nil
 }
 
 // Requests returns a copy of the request log, oldest first.
