@@ -132,9 +132,10 @@ func (c *Config) translate(p Profile) (*lexicon.Translation, error) {
 // key type (rsa by default: RSA 2048, certbot's; ecdsa: P-256), and
 // restarts its autorestart containers (or force-updates its
 // swarm_services) and runs its autocmd commands after each new version.
-// Settings certdock does not offer per certificate yet — deploy_hook,
-// pfx export, reuse_key, force_renew — and podman_containers are reported
-// as problems naming their line; the certificate itself is still served.
+// deploy_hook, pfx and reuse_key are not part of the spec: the caller
+// reads them from Certificates. force_renew (which certdock does not
+// offer) and podman_containers are reported as problems naming their
+// line; the certificate itself is still served.
 func (c *Config) Specs() ([]cert.Spec, []error) {
 	if c.Draft {
 		return nil, nil
@@ -183,13 +184,8 @@ func (c *Config) Specs() ([]cert.Spec, []error) {
 				s.Actions = append(s.Actions, cert.Action{Kind: cert.Exec, Target: n, Command: slices.Clone(argv)})
 			}
 		}
-		unsupported := map[string]bool{".deploy_hook (set DEPLOY_HOOK for every certificate)": ct.DeployHook != "",
-			".pfx (set PFX_EXPORT and PFX_EXPORT_PASSPHRASE for every certificate)": ct.PFX != nil && ct.PFX.Export,
-			".reuse_key (set ACME_REUSE_KEY=true for every certificate)":            ct.ReuseKey,
-			".force_renew (use certdock renew --force NAME)":                        ct.ForceRenew}
-		for _, k := range sortedTrue(unsupported) {
-			sub, hint, _ := strings.Cut(k, " ")
-			fail(sub, fmt.Errorf("not supported per certificate by certdock yet %s", hint))
+		if ct.ForceRenew {
+			fail(".force_renew", errors.New("not supported by certdock: run certdock renew --force NAME once instead"))
 		}
 		if len(ct.Domains) > cert.MaxNames {
 			fail(".domains", fmt.Errorf("%d names; the CA's limit is %d per certificate", len(ct.Domains), cert.MaxNames))
@@ -198,17 +194,6 @@ func (c *Config) Specs() ([]cert.Spec, []error) {
 		specs = append(specs, s)
 	}
 	return specs, problems
-}
-
-func sortedTrue(m map[string]bool) []string {
-	var out []string
-	for k, v := range m {
-		if v {
-			out = append(out, k)
-		}
-	}
-	slices.Sort(out)
-	return out
 }
 
 // covered finds a name of domains that a wildcard of domains covers.

@@ -175,7 +175,7 @@ func TestSubstitute(t *testing.T) {
 }
 
 func TestSpecsUnsupportedAndDraft(t *testing.T) {
-	doc := "profiles:\n- {name: p, provider: cloudflare}\ncertificates:\n- domains: [a.example.com]\n  profile: p\n  deploy_hook: echo hi\n  pfx: {export: true, passphrase: x}\n  reuse_key: true\n  autorestart: [{podman_containers: [x]}]\n"
+	doc := "profiles:\n- {name: p, provider: cloudflare}\ncertificates:\n- domains: [a.example.com]\n  profile: p\n  deploy_hook: echo hi\n  pfx: {export: true, passphrase: x}\n  reuse_key: true\n  force_renew: true\n  autorestart: [{podman_containers: [x]}]\n"
 	c, err := Read("config.yml", []byte(doc), env(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -189,11 +189,16 @@ func TestSpecsUnsupportedAndDraft(t *testing.T) {
 		text = append(text, p.Error())
 	}
 	all := strings.Join(text, "\n")
-	for _, w := range []string{"config.yml:4: certificates[0].deploy_hook: not supported per certificate by certdock yet (set DEPLOY_HOOK",
-		"certificates[0].pfx: not supported", "certificates[0].reuse_key: not supported", "certificates[0].autorestart: podman_containers"} {
+	for _, w := range []string{"config.yml:4: certificates[0].force_renew: not supported by certdock", "certificates[0].autorestart: podman_containers"} {
 		if !strings.Contains(all, w) {
 			t.Errorf("problems lack %q:\n%s", w, all)
 		}
+	}
+	if len(problems) != 2 {
+		t.Errorf("%d problems, want 2 (deploy_hook, pfx and reuse_key are the caller's):\n%s", len(problems), all)
+	}
+	if ct := c.Certificates[0]; ct.DeployHook != "echo hi" || ct.PFX == nil || !ct.PFX.Export || ct.PFX.Passphrase != "x" || !ct.ReuseKey {
+		t.Errorf("per-certificate settings: %+v", ct)
 	}
 	c.Draft = true
 	if specs, problems := c.Specs(); specs != nil || problems != nil {

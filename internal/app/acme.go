@@ -18,6 +18,8 @@ type acmeIssuer struct {
 	iss      *issuer.Issuer
 	store    *store.Dir
 	reuseKey bool
+	// extras give dnsrobocert's per-certificate reuse_key.
+	extras *certExtras
 }
 
 var _ controller.Issuer = acmeIssuer{}
@@ -38,12 +40,16 @@ func (a acmeIssuer) issue(ctx context.Context, spec cert.Spec, cur *cert.Lineage
 		return a.iss.Issue(ctx, spec)
 	}
 	var keyPEM []byte
-	if a.reuseKey {
+	reuse := a.reuseKey
+	if x, ok := a.extras.get(spec.Name); ok && x.reuseKey {
+		reuse = true
+	}
+	if reuse {
 		if key, err := a.store.PrivateKey(spec.Name); err == nil {
 			keyPEM = key
 		}
 	}
-	return a.iss.Renew(ctx, spec, cur.Leaf, keyPEM, a.reuseKey && keyPEM != nil)
+	return a.iss.Renew(ctx, spec, cur.Leaf, keyPEM, reuse && keyPEM != nil)
 }
 
 // Revoke implements controller.Issuer.

@@ -26,10 +26,17 @@ func DnsrobocertSource(path string, lookup func(string) (string, bool), log *slo
 	return &dnsroboSource{path: path, lookup: lookup, log: log}
 }
 
+// dnsrobocertSource is DnsrobocertSource keeping the per-certificate
+// settings (deploy_hook, pfx, reuse_key) of each applied file in extras.
+func dnsrobocertSource(path string, lookup func(string) (string, bool), log *slog.Logger, extras *certExtras) controller.Source {
+	return &dnsroboSource{path: path, lookup: lookup, log: log, extras: extras}
+}
+
 type dnsroboSource struct {
 	path   string
 	lookup func(string) (string, bool)
 	log    *slog.Logger
+	extras *certExtras // nil: not kept
 
 	mu      sync.Mutex
 	applied []cert.Spec // the certificates of the last valid, non-draft file
@@ -61,5 +68,6 @@ func (d *dnsroboSource) Desired(context.Context) ([]cert.Spec, []error, bool) {
 	d.draft = false
 	specs, problems := c.Specs()
 	d.applied = specs
+	d.extras.set(c)
 	return slices.Clip(specs), problems, len(problems) == 0
 }

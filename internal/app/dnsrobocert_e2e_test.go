@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"software.sslmate.com/src/go-pkcs12"
+
 	"github.com/certdock/certdock/cert"
 	"github.com/certdock/certdock/internal/testenv"
 )
@@ -24,6 +26,7 @@ func TestDnsrobocertEndToEnd(t *testing.T) {
 	pebble := testenv.StartPebble(t, bind.Addr, nil)
 	w := &world{bind: bind, pebble: pebble, dir: t.TempDir(), logs: &testenv.LogBuffer{}}
 	file := filepath.Join(w.dir, "config.yml")
+	hookLog := filepath.Join(w.dir, "hook.log")
 	w.env = map[string]string{
 		"CERTDOCK_DIR":                w.dir,
 		"ACME_DIRECTORY_URL":          pebble.DirectoryURL,
@@ -53,6 +56,11 @@ func TestDnsrobocertEndToEnd(t *testing.T) {
 - name: lab
   domains: ["*.lab.test", lab.test]
   profile: lab
+  deploy_hook: echo "$DNSROBOCERT_CERTIFICATE_NAME $DNSROBOCERT_CERTIFICATE_DOMAINS $DNSROBOCERT_CERTIFICATE_PROFILE" >> ` + hookLog + `
+  pfx:
+    export: true
+    passphrase: pfx-$${not-a-variable}
+  reuse_key: true
 `
 	if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
@@ -71,6 +79,38 @@ func TestDnsrobocertEndToEnd(t *testing.T) {
 		if err != nil || l.KeyType != kt {
 			t.Errorf("%s: key type %v (%v), want %s", name, l, err, kt)
 		}
+	}
+	// lab's per-certificate settings: deploy_hook with dnsrobocert's
+	// variables, pfx with its passphrase, reuse_key; none for a.corp.test.
+	if got, _ := os.ReadFile(hookLog); string(got) != "lab *.lab.test,lab.test lab\n" {
+		t.Errorf("deploy_hook wrote %q", got)
+	}
+	pfx, err := os.ReadFile(filepath.Join(w.dir, "live", "lab", "cert.pfx"))
+	if err != nil {
+		t.Fatalf("lab's PFX: %v", err)
+	}
+	if _, _, _, err := pkcs12.DecodeChain(pfx, "pfx-${not-a-variable}"); err != nil {
+		t.Errorf("lab's PFX does not open with its passphrase: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(w.dir, "live", "a.corp.test", "cert.pfx")); err == nil {
+		t.Error("a.corp.test got a PFX it did not ask for")
+	}
+	keyBefore, _ := os.ReadFile(filepath.Join(w.dir, "live", "lab", "privkey.pem"))
+	corpBefore, _ := os.ReadFile(filepath.Join(w.dir, "live", "a.corp.test", "privkey.pem"))
+	res = a.Controller.Renew(ctx, []string{"lab", "a.corp.test"}, true)
+	if len(res.Issued) != 2 || res.Err() != nil {
+		t.Fatalf("forced renewal: issued %v, err %v", res.Issued, res.Err())
+	}
+	keyAfter, _ := os.ReadFile(filepath.Join(w.dir, "live", "lab", "privkey.pem"))
+	corpAfter, _ := os.ReadFile(filepath.Join(w.dir, "live", "a.corp.test", "privkey.pem"))
+	if len(keyBefore) == 0 || string(keyAfter) != string(keyBefore) {
+		t.Error("reuse_key: lab's renewal has a new private key")
+	}
+	if string(corpAfter) == string(corpBefore) {
+		t.Error("a.corp.test (no reuse_key) kept its private key")
+	}
+	if got, _ := os.ReadFile(hookLog); strings.Count(string(got), "\n") != 2 {
+		t.Errorf("deploy_hook after the renewal: %q", got)
 	}
 	for zone, k := range bind.ZoneKeys {
 		if strings.Contains(w.logs.String(), k.Secret) {

@@ -88,6 +88,8 @@ type deployer struct {
 	store *store.Dir
 	cfg   *config.Config
 	log   *slog.Logger
+	// extras give dnsrobocert's per-certificate pfx and deploy_hook.
+	extras *certExtras
 }
 
 var _ controller.Deployer = deployer{}
@@ -95,7 +97,13 @@ var _ controller.Deployer = deployer{}
 // Deploy implements controller.Deployer.
 func (d deployer) Deploy(ctx context.Context, spec cert.Spec, lin *cert.Lineage) error {
 	var errs []error
-	if d.cfg.PFXExport {
+	x, _ := d.extras.get(spec.Name)
+	switch {
+	case x.pfx != nil && x.pfx.Export:
+		if err := d.store.WritePFX(spec.Name, store.PFXOptions{Passphrase: x.pfx.Passphrase, Legacy: d.cfg.PFXLegacy}); err != nil {
+			errs = append(errs, fmt.Errorf("PFX (config.yml pfx): %w", err))
+		}
+	case d.cfg.PFXExport:
 		if err := d.store.WritePFX(spec.Name, d.pfxOptions()); err != nil {
 			errs = append(errs, fmt.Errorf("PFX: %w", err))
 		}
@@ -112,6 +120,15 @@ func (d deployer) Deploy(ctx context.Context, spec cert.Spec, lin *cert.Lineage)
 			errs = append(errs, fmt.Errorf("DEPLOY_HOOK: %w", err))
 		} else {
 			d.log.Info("deploy hook done", "cert", spec.Name)
+		}
+	}
+	if x.deployHook != "" {
+		// dnsrobocert's deploy_hook: run by sh -c with its variables.
+		env := append(certEnv(d.store.LivePath(spec.Name), spec, lin), x.env...)
+		if err := runCommand(ctx, []string{"sh", "-c", x.deployHook}, env); err != nil {
+			errs = append(errs, fmt.Errorf("config.yml deploy_hook: %w", err))
+		} else {
+			d.log.Info("config.yml deploy hook done", "cert", spec.Name)
 		}
 	}
 	return errors.Join(errs...)
