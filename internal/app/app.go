@@ -49,6 +49,8 @@ type App struct {
 	Metrics    *ops.Metrics
 	Health     *ops.Health
 
+	swarm *swarmState // nil unless CERTDOCK_STATE=swarm
+
 	deploy deployer
 }
 
@@ -138,6 +140,18 @@ func Build(cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
 	dep := deployer{store: st, cfg: cfg, log: log, extras: extras}
 	mem := newStateMemory(st, log)
 	mem.check = health.SetCheck
+	var obs controller.Observer = observer{m: metrics, h: health, stateDir: stateDir(cfg.Dir)}
+	var ss *swarmState
+	switch {
+	case cfg.State == config.StateSwarm:
+		var err error
+		if ss, err = newSwarmState(cfg.StateKeyFile, opts.Docker, st, mem, log); err != nil {
+			return nil, err
+		}
+		obs = swarmObserver{Observer: obs, s: ss}
+	case cfg.StateKeyMissing:
+		log.Warn("CERTDOCK_STATE_KEY_FILE is not set: certdock's state stays on this node's volume, and a certdock started on another node registers a new account and issues every certificate again; set it to keep the state in the swarm (README: Swarm state)")
+	}
 	copts := controller.Options{
 		Workers:        cfg.Workers,
 		DefaultKeyType: explicitKeyType(cfg),
@@ -149,7 +163,7 @@ func Build(cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
 		Locker:         fileLocker{dir: filepath.Join(cfg.Dir, "certdock", "locks")},
 		RevokeRemoved:  cfg.RevokeRemoved,
 		LabelGrace:     cfg.LabelGrace,
-		Observer:       observer{m: metrics, h: health, stateDir: stateDir(cfg.Dir)},
+		Observer:       obs,
 		ConfigTag:      configTag(cfg),
 	}
 	if cfg.Cron != nil {
@@ -169,7 +183,7 @@ func Build(cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
 	if ls != nil {
 		ls.retry = ctrl.Trigger
 	}
-	return &App{Config: cfg, Log: log, Store: st, Issuer: iss, Controller: ctrl, Docker: opts.Docker, Metrics: metrics, Health: health, deploy: dep}, nil
+	return &App{Config: cfg, Log: log, Store: st, Issuer: iss, Controller: ctrl, Docker: opts.Docker, Metrics: metrics, Health: health, deploy: dep, swarm: ss}, nil
 }
 
 // DomainsSource reads domains.conf on every pass. A missing file means no
@@ -284,6 +298,18 @@ func (a *App) Serve(ctx context.Context, once bool) error {
 		}()
 	}
 	a.Log.Info("certdock running", "dir", a.Config.Dir, "server", a.Issuer.Server(), "provider", a.Config.Provider, "check_interval", a.Config.CheckInterval, "docker", a.Docker != nil)
+	if a.swarm != nil {
+		// A certdock that follows the holder is healthy: it keeps its
+		// directory in sync and stands by.
+		a.Health.SetReady()
+		return a.swarm.lead(ctx, a.run)
+	}
+	return a.run(ctx)
+}
+
+// run is the daemon's work: Docker events, domains.conf changes and the
+// controller, until ctx ends.
+func (a *App) run(ctx context.Context) error {
 	if a.Docker != nil {
 		go a.Docker.Watch(ctx, watchHandler{trigger: a.Controller.Trigger, log: a.Log, metrics: a.Metrics})
 	}

@@ -145,3 +145,15 @@ func (m *stateMemory) saveLocked() {
 		m.check("store", err)
 	}
 }
+
+// reload replaces what memory holds with s (read again from the state
+// file after the swarm's copy was written there, before the controller
+// starts); nil means empty state.
+func (m *stateMemory) reload(s *store.State) {
+	if s == nil {
+		s = store.NewState()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.state, m.records, m.dirty = s, nil, false
+}
