@@ -21,8 +21,8 @@ var dnsroboDefault = "/etc/dnsrobocert/config.yml"
 
 // dnsroboSettings finds dnsrobocert's config.yml (CERTDOCK_DNSROBOCERT_CONFIG,
 // else CONFIG_PATH, else dnsroboDefault when present) and reads it. Its
-// acme section fills the seed variables the environment leaves unset
-// (the environment wins); the returned getenv gives the result to
+// acme section (and dnsrobocert's CERTS_PATH, for CERTDOCK_DIR) fills the
+// seed variables the environment leaves unset (the environment wins); the returned getenv gives the result to
 // config.FromEnv. An unreadable or invalid file is a usage error naming
 // the file and line.
 func dnsroboSettings() (func(string) string, *dnsrobocert.Config, error) {
@@ -54,6 +54,9 @@ func dnsroboSettings() (func(string) string, *dnsrobocert.Config, error) {
 		}
 		if k == "CERTDOCK_DNSROBOCERT_CONFIG" {
 			return path
+		}
+		if v := os.Getenv("CERTS_PATH"); k == "CERTDOCK_DIR" && v != "" {
+			return v // dnsrobocert's certificates folder
 		}
 		return env[k]
 	}, c, nil
