@@ -1,6 +1,8 @@
 package deploy_test
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os/exec"
@@ -80,6 +82,41 @@ func (h *harness) compose(t *testing.T) {
 	h.verifyChain(t, docker(t, "exec", web, "cat", "/etc/letsencrypt/live/"+webName+"/fullchain.pem"), webName)
 	eventually(t, 30*time.Second, "certdock's HEALTHCHECK to pass", func() bool { return healthStatus(certdock) == "healthy" })
 	h.checkStatus(t, certdock)
+	// Its state is in the swarm: the lease and the version record.
+	eventually(t, 30*time.Second, "the certificate's record in the swarm's configs", func() bool {
+		out, _ := dockerErr("config", "ls", "--filter", "label=certdock.state", "--format", "{{.Name}}")
+		return strings.Contains(out, "certdock-lease") && strings.Contains(out, "certdock-v-"+webName+"-1")
+	})
+}
+
+// createStateKey creates the certdock_state_key secret stack.yml names
+// (external), and removes it and every state config in t's cleanup.
+func createStateKey(t *testing.T) {
+	t.Helper()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("docker", "secret", "create", "certdock_state_key", "-")
+	cmd.Stdin = strings.NewReader(base64.StdEncoding.EncodeToString(key))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("docker secret create certdock_state_key: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		// The stack's tasks may still hold it for a moment.
+		for range 30 {
+			if _, err := dockerErr("secret", "rm", "certdock_state_key"); err == nil {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		out, _ := dockerErr("config", "ls", "--quiet", "--filter", "label=certdock.state")
+		for _, id := range strings.Fields(out) {
+			if _, err := dockerErr("config", "rm", id); err != nil {
+				t.Errorf("cleanup: %v", err)
+			}
+		}
+	})
 }
 
 // stack deploys stack.yml on a single-node Swarm with an override for the
@@ -90,6 +127,9 @@ func (h *harness) stack(t *testing.T) {
 	dir := t.TempDir()
 	base := copyFile(t, "stack.yml", dir)
 	writeFile(t, filepath.Join(dir, "dns_api_token.txt"), h.bind.KeySecret)
+	// The state key, created once as README says (an external secret),
+	// and the state configs certdock writes, removed afterwards.
+	createStateKey(t)
 	env := h.containerEnv(testenv.FreePort(t))
 	env["DNSUPDATE_TSIG_SECRET_FILE"] = "/run/secrets/dns_api_token"
 	override := writeFile(t, filepath.Join(dir, "override.yml"), fmt.Sprintf(`version: "3.8"

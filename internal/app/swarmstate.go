@@ -74,6 +74,12 @@ func (s *swarmState) issued() {
 // lease can no longer be renewed. It returns ErrLeaseLost then, or run's
 // result when ctx ends.
 func (s *swarmState) lead(ctx context.Context, run func(context.Context) error) error {
+	// The key must open what the swarm holds before this certdock even
+	// contends: one with a wrong key must not hold the lease and keep
+	// the others from acting.
+	if err := s.verify(ctx); err != nil {
+		return err
+	}
 	go s.elector.Run(ctx)
 	if err := s.follow(ctx); err != nil {
 		return err
@@ -95,6 +101,28 @@ func (s *swarmState) lead(ctx context.Context, run func(context.Context) error) 
 		pcancel()
 	}
 	return err
+}
+
+// verify pulls the swarm's state until it succeeds (it fails, with an
+// error naming CERTDOCK_STATE_KEY_FILE, while the key is wrong).
+func (s *swarmState) verify(ctx context.Context) error {
+	for {
+		snap, err := s.vault.Snapshot(ctx)
+		if err == nil {
+			if _, err = s.vault.Pull(ctx, snap, s.local); err == nil {
+				return nil
+			}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		s.log.Error("cannot read certdock's state from the swarm: not taking part until it can", "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(followPoll):
+		}
+	}
 }
 
 // follow copies the swarm's state into the directory until this certdock
