@@ -811,6 +811,7 @@ func (c *Config) Summary() []KV {
 		{"traefik labels", strconv.FormatBool(c.TraefikLabels)},
 		{"dnsrobocert config", orNone(c.DnsrobocertConfig)},
 		{"cluster provider", c.Cluster},
+		{"state", stateText(c)},
 		{"eab kid", orNone(c.EABKID)},
 		{"eab hmac", hmac},
 		{"renewal schedule", orNone(c.Cron.String())},
@@ -835,4 +836,15 @@ func allowedText(a *labels.Allowlist) string {
 		return "(any: labels may request every name)"
 	}
 	return a.String()
+}
+
+// stateText says where state lives, for check.
+func stateText(c *Config) string {
+	switch {
+	case c.State == StateSwarm:
+		return "swarm (key from " + c.StateKeyFile + ")"
+	case c.StateKeyMissing:
+		return "local (CERTDOCK_STATE_KEY_FILE is not set: the state stays on this node's volume)"
+	}
+	return "local"
 }
