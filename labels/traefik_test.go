@@ -1,6 +1,7 @@
 package labels
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -117,4 +118,53 @@ func TestParseTraefik(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParseTraefik: whatever a workload's Traefik labels hold, problems
+// are *Error values naming the workload, and every certificate has a
+// valid lineage name, normalised names allowed by the allowlist, at most
+// the CA's limit, and the workload's own action only.
+func FuzzParseTraefik(f *testing.F) {
+	f.Add("Host(`a.example.com`) || Host(`b.example.com`)", "true", "", "", "HostSNI(`db.example.com`)", "SIGHUP")
+	f.Add("Host(`a.example.com`, `x.example.org`)", "", "example.com", "*.example.com, a.example.com", "", "")
+	f.Add("Host(`a", "maybe", "", "b.example.com", "HostSNI(`*`)", "")
+	f.Fuzz(func(t *testing.T, rule, tls, main, sans, tcpRule, signal string) {
+		l := map[string]string{"traefik.http.routers.r.rule": rule, "traefik.http.routers.r.tls": tls,
+			"traefik.http.routers.d.tls.domains[0].main": main, "traefik.http.routers.d.tls.domains[0].sans": sans,
+			"traefik.tcp.routers.t.rule": tcpRule, "traefik.tcp.routers.t.tls.certresolver": "le", "certdock.signal": signal}
+		for k, v := range l {
+			if v == "" {
+				delete(l, k)
+			}
+		}
+		allowed, err := ParseAllowlist("*.example.com,example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs, problems := ParseWith("certdock", Workload{Kind: Container, Name: "w", Labels: l}, Options{Allowed: allowed, Traefik: true})
+		for _, p := range problems {
+			var le *Error
+			if !errors.As(p, &le) || le.Workload != "container w" {
+				t.Fatalf("problem %v (%T) does not name the workload", p, p)
+			}
+		}
+		for _, s := range specs {
+			if err := cert.ValidName(s.Name); err != nil {
+				t.Fatalf("invalid name %q", s.Name)
+			}
+			if len(s.Domains) == 0 || len(s.Domains) > cert.MaxNames {
+				t.Fatalf("spec %q has %d names", s.Name, len(s.Domains))
+			}
+			for _, d := range s.Domains {
+				if n, err := cert.NormalizeDomain(d); err != nil || n != d || !allowed.Allows(d) {
+					t.Fatalf("domain %q not normalised or not allowed", d)
+				}
+			}
+			for _, a := range s.Actions {
+				if a.Target != "w" {
+					t.Fatalf("action on another workload: %v", a)
+				}
+			}
+		}
+	})
 }
