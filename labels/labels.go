@@ -51,8 +51,9 @@ const (
 	// KeySecretsMode is the octal mode of all four files; by default
 	// 0400 for privkey.pem and 0444 for the others.
 	KeySecretsMode = "secrets.mode"
-	// KeyProfile names the DNS profile that solves the certificate of
-	// KeyDomains, instead of the profile its zone falls to.
+	// KeyProfile names the DNS profile that solves the certificates the
+	// workload defines (KeyDomains, and its Traefik routers'), instead of
+	// the profile their zone falls to.
 	KeyProfile = "profile"
 )
 
@@ -154,13 +155,9 @@ func ParseWith(prefix string, w Workload, opts Options) (specs []cert.Spec, prob
 		profile, _ := get(KeyProfile)
 		profile = strings.ToLower(profile)
 		defined = append(defined, cert.Spec{Name: name, Domains: domains, Source: src, Actions: actions, DNSProfile: profile})
-	} else {
-		for _, k := range []string{KeyName, KeyProfile} {
-			if _, ok := get(k); ok {
-				fail(k, "needs %s.%s (the names to put in the certificate)", prefix, KeyDomains)
-				return nil, problems
-			}
-		}
+	} else if _, ok := get(KeyName); ok {
+		fail(KeyName, "needs %s.%s (the names to put in the certificate)", prefix, KeyDomains)
+		return nil, problems
 	}
 	if raw, ok := get(KeyCert); ok {
 		names, cerr := parseNames(raw)
@@ -174,8 +171,16 @@ func ParseWith(prefix string, w Workload, opts Options) (specs []cert.Spec, prob
 	}
 	if opts.Traefik {
 		ts, tp := TraefikSpecs(w, allowed, src, actions, defined)
+		profile, _ := get(KeyProfile)
+		for i := range ts {
+			ts[i].DNSProfile = strings.ToLower(profile)
+		}
 		defined = append(defined, ts...)
 		problems = append(problems, tp...)
+	}
+	if _, ok := get(KeyProfile); ok && !slices.ContainsFunc(defined, func(s cert.Spec) bool { return len(s.Domains) > 0 }) {
+		fail(KeyProfile, "no certificate of this workload to solve: add %s.%s (or Traefik TLS routers with CERTDOCK_TRAEFIK_LABELS)", prefix, KeyDomains)
+		return nil, problems
 	}
 	if hasAction && len(defined) == 0 {
 		fail(actionKey(action), "no certificate to act on: add %s.%s or %s.%s", prefix, KeyDomains, prefix, KeyCert)

@@ -13,6 +13,9 @@ func specsText(specs []cert.Spec) string {
 	var out []string
 	for _, s := range specs {
 		line := s.Name + " " + strings.Join(s.Domains, ",")
+		if s.DNSProfile != "" {
+			line += " @" + s.DNSProfile
+		}
 		for _, a := range s.Actions {
 			line += " | " + a.String()
 		}
@@ -73,6 +76,21 @@ func TestParseTraefik(t *testing.T) {
 				"traefik.http.routers.two.rule": "Host(`two.example.com`)", "traefik.http.routers.two.tls": "true",
 				"certdock.domains": "web.example.com,alt.example.com"}},
 			want: "web.example.com web.example.com,alt.example.com\ntwo.example.com two.example.com",
+		},
+		{
+			name:    "certdock.profile applies to the routers' certificates",
+			traefik: true,
+			w: Workload{Kind: Container, Name: "web", Labels: map[string]string{
+				"traefik.http.routers.web.rule": "Host(`web.example.com`)", "traefik.http.routers.web.tls": "true",
+				"certdock.profile": "Corp"}},
+			want: "web.example.com web.example.com @corp",
+		},
+		{
+			name: "certdock.profile without any certificate",
+			w: Workload{Kind: Container, Name: "web", Labels: map[string]string{
+				"traefik.http.routers.web.rule": "Host(`web.example.com`)", "traefik.http.routers.web.tls": "true",
+				"certdock.profile": "corp"}},
+			problems: []string{"container web: label certdock.profile: no certificate of this workload to solve: add certdock.domains (or Traefik TLS routers with CERTDOCK_TRAEFIK_LABELS)"},
 		},
 		{
 			name:    "allowed domains apply",
