@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"os"
@@ -194,6 +195,35 @@ func TestSwarmStateTwoControllers(t *testing.T) {
 	}
 	if n := total("registered ACME account"); n != 1 {
 		t.Fatalf("%d ACME accounts registered, want 1", n)
+	}
+
+	// Neither the state key nor any private key (lineages, the account)
+	// appears in either certdock's logs.
+	secrets := []string{base64.StdEncoding.EncodeToString(key), hex.EncodeToString(key)}
+	for _, m := range members {
+		for _, kf := range keyFiles(t, m.dir) {
+			secrets = append(secrets, keyFragments(t, kf.data)...)
+		}
+	}
+	if len(secrets) < 4 {
+		t.Fatalf("only %d secrets to look for: no key files found", len(secrets))
+	}
+	for _, m := range members {
+		logs := m.logs.String()
+		for _, sec := range secrets {
+			if strings.Contains(logs, sec) {
+				t.Fatalf("certdock %s logged secret material", m.name)
+			}
+		}
+	}
+	// Read back through the API, the swarm's configs hold the private
+	// keys (and the state key) as ciphertext only.
+	for _, data := range configsOf(t, other.node) {
+		for _, sec := range secrets {
+			if bytes.Contains(data, []byte(sec)) {
+				t.Fatal("a config holds private material in clear")
+			}
+		}
 	}
 }
 
