@@ -1,6 +1,7 @@
 package clusterstate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,7 +35,7 @@ type Local interface {
 	Names() ([]string, error)
 	Load(name string) (*cert.Lineage, error)
 	Files(name string, certPEM []byte) (map[string][]byte, error)
-	SaveAs(name string, n int, b cert.Bundle, meta cert.IssueMeta) (*cert.Lineage, error)
+	SaveAs(name string, n int, b cert.Bundle, meta cert.IssueMeta, replace bool) (*cert.Lineage, error)
 	AccountFiles() (map[string][]byte, error)
 	WriteAccountFile(rel string, data []byte) error
 	LoadState() (*store.State, error)
@@ -140,9 +141,9 @@ func (v *Vault) Pull(ctx context.Context, snap *Snapshot, local Local) (PullResu
 	var res PullResult
 	var todo []VersionRecord
 	for _, l := range sortedKeys(snap.versions) {
-		cur := 0
+		cur, curCert := 0, []byte(nil)
 		if lin, err := local.Load(l); err == nil {
-			cur = lin.Version
+			cur, curCert = lin.Version, lin.CertPEM
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			v.log.Warn("swarm state: local lineage unreadable; importing the swarm's", "cert", l, "err", err)
 		}
@@ -152,7 +153,10 @@ func (v *Vault) Pull(ctx context.Context, snap *Snapshot, local Local) (PullResu
 			if err != nil {
 				return res, fmt.Errorf("swarm state: %w", err)
 			}
-			if n > cur {
+			// Newer versions, and the live one when the swarm holds
+			// another certificate under its number (this node issued it
+			// and died before publishing it).
+			if n > cur || n == cur && !bytes.Equal(curCert, r.Bundle.Cert) {
 				todo = append(todo, r)
 			}
 		}
@@ -169,7 +173,14 @@ func (v *Vault) Pull(ctx context.Context, snap *Snapshot, local Local) (PullResu
 	snap.verified = true
 
 	for _, r := range todo {
-		if _, err := local.SaveAs(r.Lineage, r.Version, r.Bundle, r.Meta); err != nil {
+		_, err := local.SaveAs(r.Lineage, r.Version, r.Bundle, r.Meta, false)
+		if errors.Is(err, store.ErrVersionExists) {
+			// This node issued that version and died before publishing
+			// it; another holder issued its own since. The swarm's wins.
+			v.log.Warn("swarm state: a local version that was never published is replaced by the swarm's", "cert", r.Lineage, "version", r.Version)
+			_, err = local.SaveAs(r.Lineage, r.Version, r.Bundle, r.Meta, true)
+		}
+		if err != nil {
 			return res, fmt.Errorf("swarm state: importing %s version %d: %w", r.Lineage, r.Version, err)
 		}
 		res.Versions = append(res.Versions, r.Lineage+" v"+strconv.Itoa(r.Version))

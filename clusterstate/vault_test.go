@@ -223,10 +223,19 @@ func TestVaultPushPull(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d state records, want the newest only", n)
 	}
-	// A catches up.
+	// A issued its own version 3 and died before publishing it: when it
+	// comes back, the swarm's version 3 replaces it.
+	if l, err := a.Save("a.example", selfSigned(t, "a.example"), meta); err != nil || l.Version != 3 {
+		t.Fatalf("A's unpublished version 3: %v, %v", l, err)
+	}
 	snap, _ = v.Snapshot(ctx)
 	if res, err := v.Pull(ctx, snap, a); err != nil || !slices.Contains(res.Versions, "a.example v3") {
 		t.Fatalf("A's pull: %+v, %v", res, err)
+	}
+	la, _ := a.Load("a.example")
+	lb, _ := b.Load("a.example")
+	if la.Version != 3 || !bytes.Equal(la.CertPEM, lb.CertPEM) {
+		t.Fatalf("A's live version 3 is not the swarm's")
 	}
 }
 

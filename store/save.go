@@ -63,8 +63,10 @@ var ErrVersionExists = errors.New("the archive holds another certificate under t
 // checks and writes as Save does; the live links move to n only when n is
 // the newest version in the archive. A version n archived with the same
 // files is not written again; one with other files is an error wrapping
-// ErrVersionExists, and nothing is written.
-func (d *Dir) SaveAs(name string, n int, b cert.Bundle, meta cert.IssueMeta) (*cert.Lineage, error) {
+// ErrVersionExists, and nothing is written, unless replace is set: the
+// other files are then overwritten (the swarm's copy wins over a version
+// this node issued and never published).
+func (d *Dir) SaveAs(name string, n int, b cert.Bundle, meta cert.IssueMeta, replace bool) (*cert.Lineage, error) {
 	if err := cert.ValidName(name); err != nil {
 		return nil, fmt.Errorf("store: save: %w", err)
 	}
@@ -86,11 +88,28 @@ func (d *Dir) SaveAs(name string, n int, b cert.Bundle, meta cert.IssueMeta) (*c
 		return nil, fmt.Errorf("store: save %s version %d: %w", name, n, err)
 	}
 	defer r.Close()
-	l, err := d.save(r, name, v, kt, meta, n)
+	save := d.save
+	if replace {
+		save = d.saveReplacing
+	}
+	l, err := save(r, name, v, kt, meta, n)
 	if err != nil {
 		return nil, fmt.Errorf("store: save %s version %d: %w", name, n, err)
 	}
 	return l, nil
+}
+
+// saveReplacing is save of version want over other files archived under
+// that number: they are removed first.
+func (d *Dir) saveReplacing(r *os.Root, name string, v *version, kt cert.KeyType, meta cert.IssueMeta, want int) (*cert.Lineage, error) {
+	if _, err := unarchived(r, name, want, v); errors.Is(err, ErrVersionExists) {
+		for _, kind := range kinds {
+			if err := r.Remove(path.Join(archiveDir, name, archiveBase(kind, want))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, err
+			}
+		}
+	}
+	return d.save(r, name, v, kt, meta, want)
 }
 
 // save writes v as version want of lineage name, or as the next version

@@ -19,24 +19,24 @@ func TestSaveAs(t *testing.T) {
 	b3, b5, other := testBundle(t, bundleOpts{}), testBundle(t, bundleOpts{}), testBundle(t, bundleOpts{})
 	meta := cert.IssueMeta{Server: "https://acme.example/dir"}
 
-	l, err := d.SaveAs("a.example", 3, b3, meta)
+	l, err := d.SaveAs("a.example", 3, b3, meta, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if l.Version != 3 {
 		t.Fatalf("imported as version %d, want 3", l.Version)
 	}
-	if _, err := d.SaveAs("a.example", 3, b3, meta); err != nil {
+	if _, err := d.SaveAs("a.example", 3, b3, meta, false); err != nil {
 		t.Fatalf("the same import again: %v", err)
 	}
-	if _, err := d.SaveAs("a.example", 3, other, meta); !errors.Is(err, ErrVersionExists) {
+	if _, err := d.SaveAs("a.example", 3, other, meta, false); !errors.Is(err, ErrVersionExists) {
 		t.Fatalf("other files as version 3: %v, want ErrVersionExists", err)
 	}
-	if l, err = d.SaveAs("a.example", 5, b5, meta); err != nil || l.Version != 5 {
+	if l, err = d.SaveAs("a.example", 5, b5, meta, false); err != nil || l.Version != 5 {
 		t.Fatalf("version 5: %v, %v", l, err)
 	}
 	// An older version imported after a newer one: archived, live stays.
-	if l, err = d.SaveAs("a.example", 4, other, meta); err != nil || l.Version != 5 {
+	if l, err = d.SaveAs("a.example", 4, other, meta, false); err != nil || l.Version != 5 {
 		t.Fatalf("older version 4: live %v, %v", l, err)
 	}
 	if _, err := os.Stat(filepath.Join(root, "archive", "a.example", "cert4.pem")); err != nil {
@@ -61,10 +61,17 @@ func TestSaveAs(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(arch, "cert2.pem"), b3.Cert, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if l, err = d.SaveAs("b.example", 2, b3, meta); err != nil || l.Version != 2 {
+	if l, err = d.SaveAs("b.example", 2, b3, meta, false); err != nil || l.Version != 2 {
 		t.Fatalf("completing a cut-short import: %v, %v", l, err)
 	}
-	if _, err := d.SaveAs("c.example", 0, b3, meta); err == nil {
+	// Replacing: the swarm's version 5 wins over this node's.
+	if l, err = d.SaveAs("a.example", 5, other, meta, true); err != nil || l.Version != 6 {
+		t.Fatalf("replacing version 5 (live is 6): %v, %v", l, err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(root, "archive", "a.example", "privkey5.pem")); string(got) != string(other.PrivateKey) {
+		t.Fatal("version 5 was not replaced")
+	}
+	if _, err := d.SaveAs("c.example", 0, b3, meta, false); err == nil {
 		t.Fatal("version 0 accepted")
 	}
 }
