@@ -129,6 +129,9 @@ func cmdRenew(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if err := a.OneShot(ctx); err != nil {
+		return err
+	}
 	a.Startup()
 	res := a.Controller.Renew(ctx, fl.Args(), *force)
 	for _, n := range res.Issued {

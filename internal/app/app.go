@@ -278,6 +278,9 @@ func (a *App) Startup() {
 func (a *App) Serve(ctx context.Context, once bool) error {
 	a.Startup()
 	if once {
+		if err := a.OneShot(ctx); err != nil {
+			return err
+		}
 		res := a.Controller.RunOnce(ctx)
 		a.Log.Info("pass done", "issued", len(res.Issued), "unchanged", len(res.Unchanged), "failed", len(res.Failed), "problems", len(res.Problems))
 		if res.Err() != nil {

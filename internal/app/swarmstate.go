@@ -3,9 +3,11 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/certdock/certdock/clusterstate"
@@ -28,6 +30,7 @@ const pushPoll = 30 * time.Second
 // (CERTDOCK_STATE=swarm): a vault of configs and the lease.
 type swarmState struct {
 	vault   *clusterstate.Vault
+	lease   *clusterstate.SwarmLease
 	elector *clusterstate.Elector
 	local   clusterstate.Local
 	mem     *stateMemory
@@ -51,9 +54,11 @@ func newSwarmState(keyFile string, api any, local clusterstate.Local, mem *state
 	host, _ := os.Hostname()
 	id := host + "/" + strconv.Itoa(os.Getpid()) + "/" + strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
 	log.Info("state in the swarm: sealed with the key from CERTDOCK_STATE_KEY_FILE", "key", key.ID(), "id", id)
+	lease := clusterstate.NewSwarmLease(va, "", 0)
 	return &swarmState{
 		vault:   clusterstate.NewVault(va, key, log),
-		elector: clusterstate.NewElector(clusterstate.NewSwarmLease(va, "", 0), clusterstate.ElectorOptions{ID: id, Logger: log}),
+		lease:   lease,
+		elector: clusterstate.NewElector(lease, clusterstate.ElectorOptions{ID: id, Logger: log}),
 		local:   local, mem: mem, log: log,
 		kick: make(chan struct{}, 1),
 	}, nil
@@ -223,4 +228,33 @@ func (a *App) Active() bool {
 	}
 	_, ok := a.swarm.elector.Acting()
 	return ok
+}
+
+// OneShot checks that a one-shot command (`run --once`, `renew`) may act
+// here. With swarm state, only next to the active certdock: its daemon
+// publishes what the command writes; anywhere else the command would issue
+// certificates the swarm does not know of, under numbers the active one
+// also uses.
+func (a *App) OneShot(ctx context.Context) error {
+	if a.swarm == nil {
+		return nil
+	}
+	l, _, err := a.swarm.lease.ReadLease(ctx)
+	if err != nil {
+		return fmt.Errorf("CERTDOCK_STATE=swarm: %w", err)
+	}
+	host, _ := os.Hostname()
+	return oneShotAllowed(l.Holder, host)
+}
+
+// oneShotAllowed decides OneShot from the lease's holder and this host's
+// name (a holder ID starts with its host name and a slash).
+func oneShotAllowed(holder, host string) error {
+	switch {
+	case holder == "":
+		return errors.New("CERTDOCK_STATE=swarm: no certdock daemon holds the swarm lease; start `certdock run`, then run this command in its container")
+	case !strings.HasPrefix(holder, host+"/"):
+		return fmt.Errorf("CERTDOCK_STATE=swarm: the active certdock is %s; run this command in its container (docker exec), whose daemon publishes what it writes", holder)
+	}
+	return nil
 }
