@@ -69,5 +69,8 @@ func (d *dnsroboSource) Desired(context.Context) ([]cert.Spec, []error, bool) {
 	specs, problems := c.Specs()
 	d.applied = specs
 	d.extras.set(c)
-	return slices.Clip(specs), problems, len(problems) == 0
+	// Complete when every certificate of the file is served: a problem
+	// with a setting (force_renew, podman_containers) does not hold back
+	// removals, a certificate left out does.
+	return slices.Clip(specs), problems, len(specs) == len(c.Certificates)
 }
