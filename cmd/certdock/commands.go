@@ -167,6 +167,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "\nERROR: %v\n", lerr)
 	}
 	persist := cfg.Challenge == config.ChallengeDNSPersist01
+	defaultBroken := false // the default provider cannot be built (an error if a certificate needs it)
 	if persist && cfg.ProviderVar == "" {
 		fmt.Fprintln(stdout, "\nDNS provider: none needed (CERTDOCK_CHALLENGE=dns-persist-01: the records below are created once)")
 	} else {
@@ -179,7 +180,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintln(stdout, "  with dns-persist-01 it is only used to create missing records, and only rfc2136 can")
 		}
 		if _, perr := newProvider(cfg.Provider, cfg.ProviderVar); perr != nil {
-			ok = ok && persist // with dns-persist-01 the provider is optional
+			defaultBroken = !persist // with dns-persist-01 the provider is optional
 			fmt.Fprintf(stdout, "  ERROR: %v\n", perr)
 		} else {
 			fmt.Fprintln(stdout, "  credentials: found")
@@ -207,7 +208,8 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "  ERROR: %v\n", p)
 	}
 	printPersistRecords(ctx, stdout, cfg)
-	ok = printDnsrobocert(ctx, stdout, cfg, set) && ok
+	rok, roboSpecs := printDnsrobocert(ctx, stdout, cfg, set)
+	ok = rok && ok && !(defaultBroken && defaultNeeded(stdout, set, append(specs, roboSpecs...)))
 	if !ok {
 		return errFailed
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/certdock/certdock/cert"
 	"github.com/certdock/certdock/config"
 	"github.com/certdock/certdock/dnsprofile"
 	"github.com/certdock/certdock/dnsrobocert"
@@ -64,10 +65,10 @@ func dnsroboSettings() (func(string) string, *dnsrobocert.Config, error) {
 
 // printDnsrobocert lists the certificates of dnsrobocert's config.yml for
 // `certdock check`, with their profile and actions, and its problems; it
-// returns whether there were none.
-func printDnsrobocert(ctx context.Context, w io.Writer, cfg *config.Config, set *dnsprofile.Set) bool {
+// returns whether there were none, and the certificates.
+func printDnsrobocert(ctx context.Context, w io.Writer, cfg *config.Config, set *dnsprofile.Set) (bool, []cert.Spec) {
 	if cfg.DnsrobocertConfig == "" {
-		return true
+		return true, nil
 	}
 	fmt.Fprintf(w, "\nDesired certificates (%s):\n", cfg.DnsrobocertConfig)
 	src := app.RouteProfiles(app.DnsrobocertSource(cfg.DnsrobocertConfig, os.LookupEnv, slog.New(slog.DiscardHandler)), set, cfg.LabelPrefix)
@@ -80,5 +81,5 @@ func printDnsrobocert(ctx context.Context, w io.Writer, cfg *config.Config, set 
 	for _, p := range problems {
 		fmt.Fprintf(w, "  ERROR: %v\n", p)
 	}
-	return len(problems) == 0
+	return len(problems) == 0, specs
 }

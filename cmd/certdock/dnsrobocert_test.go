@@ -70,3 +70,25 @@ certificates:
 		t.Error("the environment did not win over config.yml's acme section")
 	}
 }
+
+// TestCheckDnsrobocertWithoutDefaultProvider: a migrant from dnsrobocert
+// has no default provider; check passes while every certificate uses a
+// profile, and fails once one does not.
+func TestCheckDnsrobocertWithoutDefaultProvider(t *testing.T) {
+	dir := cleanEnv(t, "DNSUPDATE_", "RFC2136_", "CLOUDFLARE_")
+	t.Setenv("CONFIG_PATH", "")
+	file := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(file, []byte("profiles:\n- {name: cf, provider: cloudflare, provider_options: {auth_token: x}}\ncertificates:\n- {domains: [a.example.com], profile: cf}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CERTDOCK_DNSROBOCERT_CONFIG", file)
+	r := runCmd(t, "check")
+	if r.code != 0 || !strings.Contains(r.stdout, "Note: the default DNS provider is not usable, but every certificate listed uses a DNS profile") {
+		t.Errorf("exit %d; want 0 with a note", r.code)
+	}
+	writeDomains(t, dir, "b.example.com\n")
+	r = runCmd(t, "check")
+	if r.code != 1 || strings.Contains(r.stdout, "Note: the default") {
+		t.Errorf("exit %d with a domains.conf line on the unusable default provider; want 1", r.code)
+	}
+}

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/go-acme/lego/v5/challenge"
 
+	"github.com/certdock/certdock/cert"
 	"github.com/certdock/certdock/config"
 	"github.com/certdock/certdock/dnsprofile"
 	"github.com/certdock/certdock/dnsrobocert"
@@ -100,4 +102,16 @@ func profileText(name string) string {
 		return ""
 	}
 	return "profile " + name
+}
+
+// defaultNeeded reports whether the default DNS provider is needed by the
+// certificates check listed: always without profiles; with profiles, when
+// one of them falls to no profile. Otherwise it says that the broken
+// default provider only matters to certificates defined by labels.
+func defaultNeeded(w io.Writer, set *dnsprofile.Set, specs []cert.Spec) bool {
+	if set.Len() == 0 || slices.ContainsFunc(specs, func(s cert.Spec) bool { return len(s.Domains) > 0 && s.DNSProfile == "" }) {
+		return true
+	}
+	fmt.Fprintln(w, "\nNote: the default DNS provider is not usable, but every certificate listed uses a DNS profile; a label certificate outside the profiles' zones would fail.")
+	return false
 }
