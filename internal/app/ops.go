@@ -13,6 +13,7 @@ import (
 	"github.com/certdock/certdock/cert"
 	"github.com/certdock/certdock/controller"
 	"github.com/certdock/certdock/internal/certstatus"
+	"github.com/certdock/certdock/internal/memtrim"
 	"github.com/certdock/certdock/internal/ops"
 	"github.com/certdock/certdock/internal/statuspage"
 )
@@ -44,7 +45,14 @@ func (o observer) Reconciled(took time.Duration) {
 
 // Ready implements controller.Observer: certdock is ready once its first
 // pass is complete (every certificate of it issued, failed or deferred).
-func (o observer) Ready() { o.h.SetReady() }
+//
+// Once ready, the memory only start-up needed is given back (best
+// effort, see package memtrim): the pages of the executable that package
+// initialisation touched, and the heap freed since.
+func (o observer) Ready() {
+	o.h.SetReady()
+	memtrim.Release() //nolint:errcheck // a kernel without MADV_PAGEOUT keeps the pages: nothing else to do
+}
 
 // Certificate implements controller.Observer.
 func (o observer) Certificate(name string, lin *cert.Lineage, renewAt time.Time, ready bool) {
