@@ -231,8 +231,9 @@ func pullState(local Local, data []byte) (bool, error) {
 
 // PushResult says what a Push published.
 type PushResult struct {
-	Versions []string
-	Files    []string
+	Versions []string // "name vN" published
+	Files    []string // paths published
+	Removed  []string // lineages whose records were removed
 }
 
 // Push publishes what the local layout holds and the swarm does not: each
@@ -241,7 +242,8 @@ type PushResult struct {
 // certdock's state. Only the lease holder calls it, after a Pull of the
 // same snapshot succeeded (else it refuses: a wrong key must never
 // overwrite state sealed with the right one). Older records of a file are
-// removed once the new one exists.
+// removed once the new one exists, and the records of a lineage removed
+// from the directory since the Pull.
 func (v *Vault) Push(ctx context.Context, snap *Snapshot, local Local) (PushResult, error) {
 	var res PushResult
 	if !snap.verified {
@@ -279,6 +281,27 @@ func (v *Vault) Push(ctx context.Context, snap *Snapshot, local Local) (PushResu
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("swarm state: publishing %s version %d: %w", name, lin.Version, err))
+		}
+	}
+
+	// A lineage the swarm holds and the holder's directory no longer has
+	// was removed here (a Pull made the directory hold everything the
+	// swarm did): its records go too, or the next holder would bring it
+	// back.
+	for _, name := range sortedKeys(snap.versions) {
+		if slices.Contains(names, name) {
+			continue
+		}
+		for _, n := range sortedKeys(snap.versions[name]) {
+			if err := v.api.RemoveConfig(ctx, snap.versions[name][n].ID); err != nil {
+				errs = append(errs, fmt.Errorf("swarm state: removing %s version %d: %w", name, n, err))
+				continue
+			}
+			delete(snap.versions[name], n)
+		}
+		if len(snap.versions[name]) == 0 {
+			delete(snap.versions, name)
+			res.Removed = append(res.Removed, name)
 		}
 	}
 
@@ -329,8 +352,8 @@ func (v *Vault) Push(ctx context.Context, snap *Snapshot, local Local) (PushResu
 		snap.files[p] = []docker.Config{c}
 		res.Files = append(res.Files, p)
 	}
-	if len(res.Versions) > 0 || len(res.Files) > 0 {
-		v.log.Debug("published to the swarm", "versions", res.Versions, "files", res.Files)
+	if len(res.Versions)+len(res.Files)+len(res.Removed) > 0 {
+		v.log.Debug("published to the swarm", "versions", res.Versions, "files", res.Files, "removed", res.Removed)
 	}
 	return res, errors.Join(errs...)
 }

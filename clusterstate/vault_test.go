@@ -237,6 +237,26 @@ func TestVaultPushPull(t *testing.T) {
 	if la.Version != 3 || !bytes.Equal(la.CertPEM, lb.CertPEM) {
 		t.Fatalf("A's live version 3 is not the swarm's")
 	}
+
+	// A holds the lease and removes b.example: its records go, and a
+	// node pulling afterwards does not get it back.
+	if err := a.Remove("b.example"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := v.Push(ctx, snap, a); err != nil || !slices.Equal(res.Removed, []string{"b.example"}) {
+		t.Fatalf("push after a removal: %+v, %v", res, err)
+	}
+	fresh := store.New(t.TempDir(), store.Options{})
+	snap, _ = v.Snapshot(ctx)
+	if _, err := v.Pull(ctx, snap, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.Load("b.example"); err == nil {
+		t.Fatal("a removed lineage came back from the swarm")
+	}
+	if _, err := fresh.Load("a.example"); err != nil {
+		t.Fatalf("a.example: %v", err)
+	}
 }
 
 func TestVaultWrongKeyNeverOverwrites(t *testing.T) {

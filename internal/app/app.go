@@ -148,7 +148,6 @@ func Build(cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
 		if ss, err = newSwarmState(cfg.StateKeyFile, opts.Docker, st, mem, log); err != nil {
 			return nil, err
 		}
-		obs = swarmObserver{Observer: obs, s: ss}
 	case cfg.StateKeyMissing:
 		log.Warn("CERTDOCK_STATE_KEY_FILE is not set: certdock's state stays on this node's volume, and a certdock started on another node registers a new account and issues every certificate again; set it to keep the state in the swarm (README: Swarm state)")
 	}
@@ -179,7 +178,11 @@ func Build(cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
 	if len(cfg.OnFailure) > 0 {
 		copts.Notifier = failureNotifier{argv: cfg.OnFailure, log: log}
 	}
-	ctrl := controller.New(st, acmeIssuer{iss: iss, store: st, reuseKey: cfg.ReuseKey, extras: extras}, sources, actor, copts)
+	var cstore controller.Store = st
+	if ss != nil {
+		cstore = publishingStore{Store: st, s: ss}
+	}
+	ctrl := controller.New(cstore, acmeIssuer{iss: iss, store: st, reuseKey: cfg.ReuseKey, extras: extras}, sources, actor, copts)
 	if ls != nil {
 		ls.retry = ctrl.Trigger
 	}

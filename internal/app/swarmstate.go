@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certdock/certdock/cert"
 	"github.com/certdock/certdock/clusterstate"
 	"github.com/certdock/certdock/controller"
 )
@@ -35,7 +36,7 @@ type swarmState struct {
 	local   clusterstate.Local
 	mem     *stateMemory
 	log     *slog.Logger
-	kick    chan struct{} // an issuance happened: push soon
+	kick    chan struct{} // a version was saved or a lineage removed: push now
 	snap    *clusterstate.Snapshot
 }
 
@@ -64,8 +65,8 @@ func newSwarmState(keyFile string, api any, local clusterstate.Local, mem *state
 	}, nil
 }
 
-// issued is told of every successful issuance (through the observer).
-func (s *swarmState) issued() {
+// changed is told of every version saved and lineage removed.
+func (s *swarmState) changed() {
 	select {
 	case s.kick <- struct{}{}:
 	default:
@@ -183,7 +184,8 @@ func (s *swarmState) watchLease(ctx context.Context, cancel context.CancelFunc) 
 	}
 }
 
-// publish pushes after every issuance and every pushPoll.
+// publish pushes after every saved version or removal, and every
+// pushPoll.
 func (s *swarmState) publish(ctx context.Context) {
 	for {
 		select {
@@ -205,19 +207,27 @@ func (s *swarmState) push(ctx context.Context) {
 	}
 }
 
-// swarmObserver tells the swarm state of issuances, besides the base
-// observer.
-type swarmObserver struct {
-	controller.Observer
+// publishingStore tells the swarm state of every version saved and every
+// lineage removed, so the holder publishes them at once.
+type publishingStore struct {
+	controller.Store
 	s *swarmState
 }
 
-// Issued implements controller.Observer.
-func (o swarmObserver) Issued(name string, took time.Duration, err error) {
-	o.Observer.Issued(name, took, err)
+// Save implements controller.Store.
+func (p publishingStore) Save(name string, b cert.Bundle, meta cert.IssueMeta) (*cert.Lineage, error) {
+	l, err := p.Store.Save(name, b, meta)
 	if err == nil {
-		o.s.issued()
+		p.s.changed()
 	}
+	return l, err
+}
+
+// Remove implements controller.Store.
+func (p publishingStore) Remove(name string) error {
+	err := p.Store.Remove(name)
+	p.s.changed()
+	return err
 }
 
 // Active reports whether this certdock acts: always with local state;
