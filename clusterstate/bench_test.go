@@ -1,53 +1,18 @@
-package clusterstate_test
+package clusterstate
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/certdock/certdock/cert"
-	"github.com/certdock/certdock/clusterstate"
 	"github.com/certdock/certdock/docker"
 	"github.com/certdock/certdock/internal/testenv"
 	"github.com/certdock/certdock/store"
 )
-
-// bundle makes a self-signed bundle for name.
-func bundle(tb testing.TB, name string) cert.Bundle {
-	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		DNSNames: []string{name}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(90 * 24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	leaf := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	return cert.Bundle{Cert: leaf, Chain: leaf, PrivateKey: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})}
-}
-
-func benchKey(tb testing.TB) clusterstate.Key {
-	k, err := clusterstate.NewKey(bytes.Repeat([]byte{42}, clusterstate.KeySize))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return k
-}
 
 // BenchmarkSwarmStateWrite: the cost of publishing one new certificate
 // version to a real 3-manager swarm (one sealed config, written through
@@ -59,7 +24,7 @@ func BenchmarkSwarmStateWrite(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer dc.Close()
-	v := clusterstate.NewVault(dc, benchKey(b), nil)
+	v := NewVault(dc, testKey(b, 42), nil)
 	local := store.New(b.TempDir(), store.Options{})
 	ctx := context.Background()
 	snap, err := v.Snapshot(ctx)
@@ -74,7 +39,7 @@ func BenchmarkSwarmStateWrite(b *testing.B) {
 	}
 	bundles := make([]cert.Bundle, b.N)
 	for i := range bundles {
-		bundles[i] = bundle(b, "bench.example.com")
+		bundles[i] = selfSigned(b, "bench.example.com")
 	}
 	var took []time.Duration
 	b.ResetTimer()
@@ -102,12 +67,12 @@ func BenchmarkSwarmStateNoopPush(b *testing.B) {
 	local := store.New(b.TempDir(), store.Options{})
 	for i := range 1000 {
 		name := fmt.Sprintf("c%04d.example.com", i)
-		if _, err := local.Save(name, bundle(b, name), cert.IssueMeta{}); err != nil {
+		if _, err := local.Save(name, selfSigned(b, name), cert.IssueMeta{}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	api := &countingConfigs{}
-	v := clusterstate.NewVault(api, benchKey(b), nil)
+	v := NewVault(api, testKey(b, 42), nil)
 	ctx := context.Background()
 	snap, _ := v.Snapshot(ctx)
 	if _, err := v.Pull(ctx, snap, local); err != nil {
@@ -141,7 +106,7 @@ func BenchmarkSwarmFailover(b *testing.B) {
 	defer cancel()
 	type member struct {
 		node *testenv.SwarmNode
-		e    *clusterstate.Elector
+		e    *Elector
 	}
 	var members []member
 	for _, n := range s.Managers() {
@@ -150,7 +115,7 @@ func BenchmarkSwarmFailover(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer dc.Close()
-		e := clusterstate.NewElector(clusterstate.NewSwarmLease(dc, "", 0), clusterstate.ElectorOptions{ID: n.Name})
+		e := NewElector(NewSwarmLease(dc, "", 0), ElectorOptions{ID: n.Name})
 		members = append(members, member{n, e})
 		wg.Add(1)
 		go func() { defer wg.Done(); e.Run(ctx) }()

@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-func testKey(t *testing.T, b byte) Key {
+func testKey(t testing.TB, b byte) Key {
 	t.Helper()
 	k, err := NewKey(bytes.Repeat([]byte{b}, KeySize))
 	if err != nil {

@@ -98,7 +98,7 @@ func (m *memConfigs) RemoveConfig(_ context.Context, id string) error {
 
 // selfSigned makes a bundle for name: a self-signed leaf as its own
 // chain, with its key.
-func selfSigned(t *testing.T, name string) cert.Bundle {
+func selfSigned(t testing.TB, name string) cert.Bundle {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
