@@ -109,15 +109,15 @@ func TestSwarmLeaseFailover(t *testing.T) {
 	second := waitHolder(first, 45*time.Second)
 	takeover := time.Since(killed)
 	mu.Lock()
-	stopped := ceased[first.node.Name]
+	stopped, started := ceased[first.node.Name], began[second.node.Name]
 	mu.Unlock()
 	t.Logf("dockerd of %s killed: it stopped acting after %v, %s took over after %v",
 		first.node.Name, stopped.Sub(killed).Round(time.Millisecond), second.node.Name, takeover.Round(time.Millisecond))
 	if takeover > 30*time.Second {
 		t.Errorf("takeover took %v, want ≤ 30s", takeover)
 	}
-	if stopped.IsZero() || stopped.After(began[second.node.Name]) {
-		t.Errorf("%s stopped acting at %v, after %s began at %v", first.node.Name, stopped, second.node.Name, began[second.node.Name])
+	if stopped.IsZero() || stopped.After(started) {
+		t.Errorf("%s stopped acting at %v, after %s began at %v", first.node.Name, stopped, second.node.Name, started)
 	}
 
 	// Bring it back: it sees the other's lease and stays passive.
