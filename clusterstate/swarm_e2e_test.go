@@ -108,9 +108,17 @@ func TestSwarmLeaseFailover(t *testing.T) {
 	s.Kill(t, first.node)
 	second := waitHolder(first, 45*time.Second)
 	takeover := time.Since(killed)
-	mu.Lock()
-	stopped, started := ceased[first.node.Name], began[second.node.Name]
-	mu.Unlock()
+	// The sampler notices the change within a sample or two.
+	var stopped, started time.Time
+	for range 40 {
+		mu.Lock()
+		stopped, started = ceased[first.node.Name], began[second.node.Name]
+		mu.Unlock()
+		if !started.IsZero() {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	t.Logf("dockerd of %s killed: it stopped acting after %v, %s took over after %v",
 		first.node.Name, stopped.Sub(killed).Round(time.Millisecond), second.node.Name, takeover.Round(time.Millisecond))
 	if takeover > 30*time.Second {
