@@ -83,6 +83,10 @@ func BuildCertdockImage(t testing.TB, root string) string {
 		"--tag", ref, root)
 	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
 	out, err := cmd.CombinedOutput()
+	// The image itself is kept: its ID joins the ones not to remove.
+	if id, ierr := exec.CommandContext(ctx, docker, "image", "inspect", "--format", "{{.Id}}", ref).Output(); ierr == nil {
+		before = append(before, strings.TrimSpace(string(id)))
+	}
 	removeBuildLeftovers(ctx, docker, before)
 	if err != nil {
 		t.Fatalf("docker build of the repository's Dockerfile: %v\n%s", err, tail(string(out), 60))
@@ -105,17 +109,18 @@ func removeOtherCertdockImages(ctx context.Context, docker, keep string) {
 	}
 }
 
-// removeBuildLeftovers removes the images a build added that nothing
-// tagged depends on (the classic builder keeps one per step; those under
-// the tagged image cannot be removed and go with it). Removing one may
-// remove its parents, so failures are ignored.
-func removeBuildLeftovers(ctx context.Context, docker string, before []string) {
+// removeBuildLeftovers removes the images a build added, except those in
+// keep (the images before it, and the one built): the classic builder
+// keeps one per step, and those under the tagged image cannot be removed
+// and go with it. Removing one may remove its parents, so failures are
+// ignored.
+func removeBuildLeftovers(ctx context.Context, docker string, keep []string) {
 	after, err := imageIDs(ctx, docker)
 	if err != nil {
 		return
 	}
 	for _, id := range after {
-		if !slices.Contains(before, id) {
+		if !slices.Contains(keep, id) {
 			exec.CommandContext(ctx, docker, "image", "rm", id).Run()
 		}
 	}
