@@ -82,11 +82,6 @@ func (h *harness) compose(t *testing.T) {
 	h.verifyChain(t, docker(t, "exec", web, "cat", "/etc/letsencrypt/live/"+webName+"/fullchain.pem"), webName)
 	eventually(t, 30*time.Second, "certdock's HEALTHCHECK to pass", func() bool { return healthStatus(certdock) == "healthy" })
 	h.checkStatus(t, certdock)
-	// Its state is in the swarm: the lease and the version record.
-	eventually(t, 30*time.Second, "the certificate's record in the swarm's configs", func() bool {
-		out, _ := dockerErr("config", "ls", "--filter", "label=certdock.state", "--format", "{{.Name}}")
-		return strings.Contains(out, "certdock-lease") && strings.Contains(out, "certdock-v-"+webName+"-1")
-	})
 }
 
 // createStateKey creates the certdock_state_key secret stack.yml names
@@ -192,6 +187,11 @@ networks:
 	}
 	eventually(t, 30*time.Second, "certdock's HEALTHCHECK to pass", func() bool { return healthStatus(certdock) == "healthy" })
 	h.checkStatus(t, certdock)
+	// Its state is in the swarm: the lease and the version record.
+	eventually(t, 30*time.Second, "the certificate's record in the swarm's configs", func() bool {
+		out, _ := dockerErr("config", "ls", "--filter", "label=certdock.state", "--format", "{{.Name}}")
+		return strings.Contains(out, "certdock-lease") && strings.Contains(out, "certdock-v-"+webName+"-1")
+	})
 }
 
 // checkStatus runs `certdock status --json` in the container and checks

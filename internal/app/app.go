@@ -143,6 +143,9 @@ func Build(cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
 	var obs controller.Observer = observer{m: metrics, h: health, stateDir: stateDir(cfg.Dir)}
 	var ss *swarmState
 	switch {
+	case cfg.State == config.StateSwarm && opts.Docker == nil:
+		// status and check read the local directory; only the daemon
+		// and the commands that act talk to the swarm.
 	case cfg.State == config.StateSwarm:
 		var err error
 		if ss, err = newSwarmState(cfg.StateKeyFile, opts.Docker, st, mem, log); err != nil {
