@@ -93,11 +93,14 @@ func parseDays(v string) (time.Duration, bool, error) {
 	if err != nil {
 		return 0, false, nil // not a whole number: the caller reports it
 	}
-	if n > 100*365 || time.Duration(n)*unit > 100*365*24*time.Hour {
+	if n > 100*365 || time.Duration(n)*unit > century {
 		return 0, true, fmt.Errorf("%q is more than a century", v)
 	}
 	return time.Duration(n) * unit, true, nil
 }
+
+// century bounds every duration, however it is written (365d, 8760h, 2y).
+const century = 100 * 365 * 24 * time.Hour
 
 func afterUntil(d time.Duration) (Until, error) {
 	switch {
@@ -105,6 +108,8 @@ func afterUntil(d time.Duration) (Until, error) {
 		return Until{}, fmt.Errorf("duration %s is not positive", d)
 	case d < time.Hour:
 		return Until{}, fmt.Errorf("duration %s is shorter than an hour: the records would expire before they are used", d)
+	case d > century:
+		return Until{}, fmt.Errorf("duration %s is more than a century", d)
 	}
 	return Until{After: d}, nil
 }
