@@ -110,6 +110,13 @@ type ACMERequest struct {
 	Delay time.Duration
 }
 
+// ACMEProxyName is a name the proxy's TLS certificate also holds, besides
+// 127.0.0.1 and localhost: a client that cannot reach the host's loopback
+// (certdock in a container on a swarm node) maps it to a Relay's address
+// (--add-host, extra_hosts) and uses
+// https://ACMEProxyName:RELAYPORT/dir as its directory.
+const ACMEProxyName = "acme-proxy.test"
+
 // ACMEProxy is an HTTPS reverse proxy on loopback in front of a Pebble,
 // counting requests by endpoint and injecting faults: connection resets,
 // error statuses, rate limits, slow answers. Requests are forwarded with
@@ -537,7 +544,7 @@ func proxyCertificate(t testing.TB) (tls.Certificate, string) {
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
+		DNSNames:     []string{"localhost", ACMEProxyName},
 	}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
