@@ -222,14 +222,27 @@ func dockerignore(path string) ([]string, error) {
 	return pats, sc.Err()
 }
 
-// ignored reports whether rel matches a pattern as Docker matches them
-// (path.Match on the path relative to the context root). Docker also
-// understands "**"; a pattern it matches and this does not only makes the
-// hash cover more than the build sees, never less.
+// ignored reports whether rel matches a pattern as Docker matches them:
+// path.Match on the path relative to the context root, where a leading
+// "**/" matches any number of directories (none included). Other uses of
+// "**" are not understood: a pattern Docker matches and this does not
+// only makes the hash cover more than the build sees, never less.
 func ignored(pats []string, rel string) bool {
 	for _, p := range pats {
 		if ok, _ := filepath.Match(p, rel); ok {
 			return true
+		}
+		if sub, ok := strings.CutPrefix(p, "**/"); ok {
+			for tail := rel; ; {
+				if ok, _ := filepath.Match(sub, tail); ok {
+					return true
+				}
+				_, rest, more := strings.Cut(tail, "/")
+				if !more {
+					break
+				}
+				tail = rest
+			}
 		}
 	}
 	return false

@@ -165,10 +165,11 @@ func TestContextHash(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write(".dockerignore", "docs\n/bin\n*.test\n")
+	write(".dockerignore", "docs\n/bin\n*.test\n**/*_test.go\n")
 	write("Dockerfile", "FROM scratch\n")
 	write("main.go", "package main\n")
 	write("docs/a.md", "doc")
+	write("pkg/deep/keep.go", "package deep")
 	hash := func() string {
 		t.Helper()
 		h, err := contextHash(root, "base")
@@ -181,8 +182,14 @@ func TestContextHash(t *testing.T) {
 	write("docs/a.md", "changed doc")
 	write("bin/tool", "x")
 	write("x.test", "x")
+	write("main_test.go", "package main")
+	write("pkg/deep/a_test.go", "package deep")
 	if h := hash(); h != h0 {
 		t.Fatal("a change to excluded files changed the hash")
+	}
+	write("pkg/deep/a.go", "package deep")
+	if h := hash(); h == h0 {
+		t.Fatal("a new file under pkg/deep did not change the hash")
 	}
 	write("main.go", "package main // changed\n")
 	h1 := hash()
