@@ -50,6 +50,7 @@ func (c *Controller) act(ctx context.Context) {
 		}
 	}
 	c.mu.Unlock()
+	defer c.deployFinal(ctx, specs)
 	actions := Dedupe(specs)
 	if len(actions) == 0 {
 		return
@@ -62,6 +63,20 @@ func (c *Controller) act(ctx context.Context) {
 	}
 	for _, err := range c.actor.Act(ctx, actions) {
 		c.log.Warn("action failed", "err", err)
+	}
+}
+
+// deployFinal runs the FinalDeployer's last step for each certificate
+// whose actions just ran.
+func (c *Controller) deployFinal(ctx context.Context, specs []cert.Spec) {
+	fd, ok := c.opts.Deployer.(FinalDeployer)
+	if !ok {
+		return
+	}
+	for _, s := range specs {
+		if err := fd.DeployFinal(ctx, s); err != nil {
+			c.log.Error("deploy step failed (the new version is on disk)", "cert", s.Name, "err", err)
+		}
 	}
 }
 

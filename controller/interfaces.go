@@ -58,6 +58,15 @@ type Source interface {
 	Desired(ctx context.Context) (specs []cert.Spec, problems []error, complete bool)
 }
 
+// Forcer is a Source that asks for a new version of some of its
+// certificates whatever their state, once: dnsrobocert's force_renew,
+// honoured each time its file is applied. Forced is called once per pass
+// that acts (not by status), after Desired, and returns the names to force
+// in that pass; it forgets them once returned.
+type Forcer interface {
+	Forced() []string
+}
+
 // SourceFunc adapts a function to Source. The source counts as complete
 // unless a problem wraps ErrSourceUnavailable.
 type SourceFunc func(ctx context.Context) ([]cert.Spec, []error)
@@ -134,6 +143,15 @@ type Delivered struct {
 // version is already on disk.
 type Deployer interface {
 	Deploy(ctx context.Context, spec cert.Spec, lin *cert.Lineage) error
+}
+
+// FinalDeployer is a Deployer with a last step, run once the Docker
+// actions that follow a new version have run (or were skipped):
+// dnsrobocert's deploy_hook, which dnsrobocert runs after autorestart and
+// autocmd. An error is reported, as Deploy's.
+type FinalDeployer interface {
+	Deployer
+	DeployFinal(ctx context.Context, spec cert.Spec) error
 }
 
 // Notifier is told once per failure streak that a certificate failed

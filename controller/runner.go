@@ -244,6 +244,7 @@ func (c *Controller) reconcile(ctx context.Context, q *queue, in intent, only []
 	set := c.desiredSet(ctx)
 	c.report(set.problems)
 	c.setDesired(set.specs)
+	forced := c.forced(set)
 	done := c.opts.Memory.Defer() // ARI answers of every certificate: persisted once
 	defer done()
 	type look struct {
@@ -268,7 +269,7 @@ func (c *Controller) reconcile(ctx context.Context, q *queue, in intent, only []
 			for i := next.Add(1) - 1; i < int64(len(looks)); i = next.Add(1) - 1 {
 				l := &looks[i]
 				rec, _ := c.opts.Memory.Get(l.name)
-				if l.queue = in.force || rec.Failures > 0; l.queue {
+				if l.queue = in.force || forced[l.name] || rec.Failures > 0; l.queue {
 					continue // forced, or failing: its sync applies the backoff gate
 				}
 				l.d, l.cur = c.evaluate(ctx, set.specs[l.name], rec, false, true)
@@ -279,6 +280,11 @@ func (c *Controller) reconcile(ctx context.Context, q *queue, in intent, only []
 	for i := range looks {
 		l := &looks[i]
 		if l.queue {
+			if forced[l.name] {
+				c.log.Info("new version asked for by its source", "cert", l.name)
+				c.enqueue(q, l.name, in.merge(intent{force: true}))
+				continue
+			}
 			c.enqueue(q, l.name, in)
 			continue
 		}
@@ -296,6 +302,22 @@ func (c *Controller) reconcile(ctx context.Context, q *queue, in intent, only []
 		c.opts.Observer.Reconciled(c.opts.Now().Sub(start))
 	}
 	return set
+}
+
+// forced collects the names the sources that are Forcers want a new
+// version of in this pass, among those desired.
+func (c *Controller) forced(set desiredSet) map[string]bool {
+	out := map[string]bool{}
+	for _, s := range c.sources {
+		if f, ok := s.(Forcer); ok {
+			for _, n := range f.Forced() {
+				if _, ok := set.specs[n]; ok {
+					out[n] = true
+				}
+			}
+		}
+	}
+	return out
 }
 
 // setDesired installs a new desired set, telling the Observer which

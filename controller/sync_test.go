@@ -438,3 +438,98 @@ func TestRunOnceHonoursPersistedBackoff(t *testing.T) {
 		t.Fatalf("renew NAME must retry at once: %+v, %d orders", res, iss.orders.Load())
 	}
 }
+
+// forcingSource is a Source that is a Forcer: it forces names once.
+type forcingSource struct {
+	SourceFunc
+	mu    sync.Mutex
+	force []string
+}
+
+func (f *forcingSource) Forced() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := f.force
+	f.force = nil
+	return out
+}
+
+func TestForcerForcesOnePass(t *testing.T) {
+	st, iss := &memStore{}, &fakeIssuer{}
+	src := &forcingSource{SourceFunc: specs([]string{"a.example.com"}, []string{"b.example.com"})}
+	c := New(st, iss, []Source{src}, nil, Options{})
+	if res := c.RunOnce(context.Background()); len(res.Issued) != 2 {
+		t.Fatalf("first pass issued %v", res.Issued)
+	}
+	if _, err := c.Status(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	src.mu.Lock()
+	src.force = []string{"a.example.com", "gone.example.com"} // one not desired: ignored
+	src.mu.Unlock()
+	res := c.RunOnce(context.Background())
+	if !slices.Equal(res.Issued, []string{"a.example.com"}) || res.Err() != nil {
+		t.Fatalf("the forcing pass issued %v (%v), want a.example.com only", res.Issued, res.Err())
+	}
+	if l, _ := st.Load("a.example.com"); l == nil || l.Version != 2 {
+		t.Fatalf("a.example.com after the forced pass: %+v, want version 2", l)
+	}
+	if res := c.RunOnce(context.Background()); len(res.Issued) != 0 {
+		t.Fatalf("a force is asked for once, yet the next pass issued %v", res.Issued)
+	}
+}
+
+// orderDeployer records the order of the deploy steps and the actions.
+type orderDeployer struct {
+	mu    sync.Mutex
+	steps *[]string
+}
+
+func (d *orderDeployer) Deploy(_ context.Context, s cert.Spec, _ *cert.Lineage) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	*d.steps = append(*d.steps, "deploy "+s.Name)
+	return nil
+}
+
+func (d *orderDeployer) DeployFinal(_ context.Context, s cert.Spec) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	*d.steps = append(*d.steps, "final "+s.Name)
+	return errors.New("final step failed")
+}
+
+type orderActor struct {
+	d *orderDeployer
+}
+
+func (a orderActor) Act(_ context.Context, acts []cert.Action) []error {
+	a.d.mu.Lock()
+	defer a.d.mu.Unlock()
+	for _, x := range acts {
+		*a.d.steps = append(*a.d.steps, "act "+x.Target)
+	}
+	return nil
+}
+
+func TestFinalDeployAfterActions(t *testing.T) {
+	var steps []string
+	dep := &orderDeployer{steps: &steps}
+	src := SourceFunc(func(context.Context) ([]cert.Spec, []error) {
+		return []cert.Spec{{Name: "a.example.com", Domains: []string{"a.example.com"}, Actions: []cert.Action{{Kind: cert.Restart, Target: "web"}}}}, nil
+	})
+	res := New(&memStore{}, &fakeIssuer{}, []Source{src}, orderActor{dep}, Options{Deployer: dep}).RunOnce(context.Background())
+	if len(res.Issued) != 1 {
+		t.Fatalf("issued %v", res.Issued)
+	}
+	if want := []string{"deploy a.example.com", "act web", "final a.example.com"}; !slices.Equal(steps, want) {
+		t.Fatalf("steps %q, want %q", steps, want)
+	}
+	// Without a Docker connection the actions are skipped; the final step
+	// still runs.
+	steps = nil
+	res = New(&memStore{}, &fakeIssuer{}, []Source{src}, nil, Options{Deployer: dep}).RunOnce(context.Background())
+	if want := []string{"deploy a.example.com", "final a.example.com"}; len(res.Issued) != 1 || !slices.Equal(steps, want) {
+		t.Fatalf("without Docker: steps %q, want %q", steps, want)
+	}
+}

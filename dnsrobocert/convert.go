@@ -132,10 +132,9 @@ func (c *Config) translate(p Profile) (*lexicon.Translation, error) {
 // key type (rsa by default: RSA 2048, certbot's; ecdsa: P-256), and
 // restarts its autorestart containers (or force-updates its
 // swarm_services) and runs its autocmd commands after each new version.
-// deploy_hook, pfx and reuse_key are not part of the spec: the caller
-// reads them from Certificates. force_renew (which certdock does not
-// offer) and podman_containers are reported as problems naming their
-// line; the certificate itself is still served.
+// deploy_hook, pfx, reuse_key and force_renew are not part of the spec:
+// the caller reads them from Certificates. podman_containers is reported
+// as a problem naming its line; the certificate itself is still served.
 func (c *Config) Specs() ([]cert.Spec, []error) {
 	if c.Draft {
 		return nil, nil
@@ -183,9 +182,6 @@ func (c *Config) Specs() ([]cert.Spec, []error) {
 			for _, n := range a.Containers {
 				s.Actions = append(s.Actions, cert.Action{Kind: cert.Exec, Target: n, Command: slices.Clone(argv)})
 			}
-		}
-		if ct.ForceRenew {
-			fail(".force_renew", errors.New("not supported by certdock: run certdock renew --force NAME once instead"))
 		}
 		if len(ct.Domains) > cert.MaxNames {
 			fail(".domains", fmt.Errorf("%d names; the CA's limit is %d per certificate", len(ct.Domains), cert.MaxNames))

@@ -189,15 +189,15 @@ func TestSpecsUnsupportedAndDraft(t *testing.T) {
 		text = append(text, p.Error())
 	}
 	all := strings.Join(text, "\n")
-	for _, w := range []string{"config.yml:4: certificates[0].force_renew: not supported by certdock", "certificates[0].autorestart: podman_containers"} {
+	for _, w := range []string{"config.yml:4: certificates[0].autorestart: podman_containers"} {
 		if !strings.Contains(all, w) {
 			t.Errorf("problems lack %q:\n%s", w, all)
 		}
 	}
-	if len(problems) != 2 {
-		t.Errorf("%d problems, want 2 (deploy_hook, pfx and reuse_key are the caller's):\n%s", len(problems), all)
+	if len(problems) != 1 {
+		t.Errorf("%d problems, want 1 (deploy_hook, pfx, reuse_key and force_renew are the caller's):\n%s", len(problems), all)
 	}
-	if ct := c.Certificates[0]; ct.DeployHook != "echo hi" || ct.PFX == nil || !ct.PFX.Export || ct.PFX.Passphrase != "x" || !ct.ReuseKey {
+	if ct := c.Certificates[0]; ct.DeployHook != "echo hi" || ct.PFX == nil || !ct.PFX.Export || ct.PFX.Passphrase != "x" || !ct.ReuseKey || !ct.ForceRenew {
 		t.Errorf("per-certificate settings: %+v", ct)
 	}
 	c.Draft = true

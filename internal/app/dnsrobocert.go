@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -41,6 +42,20 @@ type dnsroboSource struct {
 	mu      sync.Mutex
 	applied []cert.Spec // the certificates of the last valid, non-draft file
 	draft   bool        // the last read was a valid draft (logged once)
+	digest  [sha256.Size]byte
+	forced  []string // force_renew certificates of a newly applied file
+}
+
+// Forced implements controller.Forcer: the certificates with force_renew
+// of a file applied since the last call — the first one read, and each
+// changed one — as dnsrobocert passes --force-renew to certbot each time
+// it processes its file.
+func (d *dnsroboSource) Forced() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := d.forced
+	d.forced = nil
+	return out
 }
 
 // Desired implements controller.Source.
@@ -69,8 +84,17 @@ func (d *dnsroboSource) Desired(context.Context) ([]cert.Spec, []error, bool) {
 	specs, problems := c.Specs()
 	d.applied = specs
 	d.extras.set(c)
+	if sum := sha256.Sum256(data); sum != d.digest {
+		d.digest = sum
+		d.forced = nil
+		for _, ct := range c.Certificates {
+			if ct.ForceRenew {
+				d.forced = append(d.forced, ct.Lineage())
+			}
+		}
+	}
 	// Complete when every certificate of the file is served: a problem
-	// with a setting (force_renew, podman_containers) does not hold back
+	// with a setting (podman_containers) does not hold back
 	// removals, a certificate left out does.
 	return slices.Clip(specs), problems, len(specs) == len(c.Certificates)
 }

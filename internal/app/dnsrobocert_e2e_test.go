@@ -3,15 +3,19 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/certdock/certdock/cert"
+	"github.com/certdock/certdock/docker"
+	"github.com/certdock/certdock/internal/app"
 	"github.com/certdock/certdock/internal/testenv"
 )
 
@@ -137,5 +141,77 @@ func TestDnsrobocertEndToEnd(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(w.dir, "live", name, "fullchain.pem")); err != nil {
 			t.Errorf("%s removed after an invalid edit: %v", name, err)
 		}
+	}
+}
+
+// TestDnsrobocertOrderAndForceRenew: on the real engine, config.yml's
+// deploy_hook runs after the certificate's autocmd (dnsrobocert's order:
+// it sees what autocmd did in the container), and force_renew issues a
+// new version each time the file is applied — at start and after each
+// change — and not on the passes in between.
+func TestDnsrobocertOrderAndForceRenew(t *testing.T) {
+	testenv.RequireDocker(t)
+	w := newWorld(t, "example.com")
+	ctr := "cd-robo-" + fmt.Sprint(time.Now().UnixNano()%1e6)
+	runContainer(t, ctr, nil, idleScript)
+	file := filepath.Join(w.dir, "config.yml")
+	hookLog := filepath.Join(w.dir, "hook.log")
+	w.env["CERTDOCK_DNSROBOCERT_CONFIG"] = file
+	var opts strings.Builder
+	for k, v := range w.bind.Env() {
+		fmt.Fprintf(&opts, "    %s: %q\n", k, v)
+	}
+	config := "profiles:\n- name: main\n  provider: rfc2136\n  provider_options:\n" + opts.String() + `certificates:
+- domains: [robo.example.com]
+  profile: main
+  force_renew: true
+  autocmd:
+  - cmd: sh -c 'echo acted >> /tmp/acted'
+    containers: [` + ctr + `]
+  deploy_hook: docker exec ` + ctr + ` cat /tmp/acted | wc -l >> ` + hookLog + `
+`
+	if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dc, err := docker.New(docker.Options{LabelPrefix: "certdock", Logger: slog.New(slog.NewJSONHandler(w.logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	a := w.buildWith(t, app.Options{Docker: dc})
+	ctx := context.Background()
+	hooked := func() []string {
+		b, _ := os.ReadFile(hookLog)
+		return strings.Fields(string(b))
+	}
+	version := func() int {
+		l, err := a.Store.Load("robo.example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Version
+	}
+
+	if res := a.Controller.RunOnce(ctx); !slices.Equal(res.Issued, []string{"robo.example.com"}) || res.Err() != nil {
+		t.Fatalf("first pass: issued %v, err %v", res.Issued, res.Err())
+	}
+	// The hook saw autocmd's line: it ran after it.
+	if got := hooked(); !slices.Equal(got, []string{"1"}) {
+		t.Fatalf("deploy_hook saw %q lines of autocmd's file, want [1]: it must run after autocmd", got)
+	}
+	if res := a.Controller.RunOnce(ctx); len(res.Issued) != 0 || version() != 1 {
+		t.Fatalf("the same file again: issued %v, version %d; force_renew acts once per applied file", res.Issued, version())
+	}
+	if err := os.WriteFile(file, []byte(config+"# edited\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res := a.Controller.RunOnce(ctx); !slices.Equal(res.Issued, []string{"robo.example.com"}) || version() != 2 {
+		t.Fatalf("after an edit: issued %v, version %d; force_renew must renew", res.Issued, version())
+	}
+	if got := hooked(); !slices.Equal(got, []string{"1", "2"}) {
+		t.Fatalf("deploy_hook lines %q, want [1 2]", got)
+	}
+	if res := a.Controller.RunOnce(ctx); len(res.Issued) != 0 {
+		t.Fatalf("the edited file again: issued %v", res.Issued)
 	}
 }

@@ -83,7 +83,8 @@ func (n failureNotifier) Failed(ctx context.Context, spec cert.Spec, err error, 
 }
 
 // deployer runs the steps after a new version's files: PFX, modes and
-// owners, then DEPLOY_HOOK (by sh -c, as the seed image did).
+// owners, then DEPLOY_HOOK (by sh -c, as the seed image did), before the
+// Docker actions; config.yml's deploy_hook after them (DeployFinal).
 type deployer struct {
 	store *store.Dir
 	cfg   *config.Config
@@ -92,7 +93,7 @@ type deployer struct {
 	extras *certExtras
 }
 
-var _ controller.Deployer = deployer{}
+var _ controller.FinalDeployer = deployer{}
 
 // Deploy implements controller.Deployer.
 func (d deployer) Deploy(ctx context.Context, spec cert.Spec, lin *cert.Lineage) error {
@@ -122,16 +123,27 @@ func (d deployer) Deploy(ctx context.Context, spec cert.Spec, lin *cert.Lineage)
 			d.log.Info("deploy hook done", "cert", spec.Name)
 		}
 	}
-	if x.deployHook != "" {
-		// dnsrobocert's deploy_hook: run by sh -c with its variables.
-		env := append(certEnv(d.store.LivePath(spec.Name), spec, lin), x.env...)
-		if err := runCommand(ctx, []string{"sh", "-c", x.deployHook}, env); err != nil {
-			errs = append(errs, fmt.Errorf("config.yml deploy_hook: %w", err))
-		} else {
-			d.log.Info("config.yml deploy hook done", "cert", spec.Name)
-		}
-	}
 	return errors.Join(errs...)
+}
+
+// DeployFinal implements controller.FinalDeployer: dnsrobocert's
+// deploy_hook, run by sh -c with its variables once the certificate's
+// autorestart and autocmd actions have run, in dnsrobocert's order.
+func (d deployer) DeployFinal(ctx context.Context, spec cert.Spec) error {
+	x, _ := d.extras.get(spec.Name)
+	if x.deployHook == "" {
+		return nil
+	}
+	lin, err := d.store.Load(spec.Name)
+	if err != nil {
+		return fmt.Errorf("config.yml deploy_hook: %w", err)
+	}
+	env := append(certEnv(d.store.LivePath(spec.Name), spec, lin), x.env...)
+	if err := runCommand(ctx, []string{"sh", "-c", x.deployHook}, env); err != nil {
+		return fmt.Errorf("config.yml deploy_hook: %w", err)
+	}
+	d.log.Info("config.yml deploy hook done", "cert", spec.Name)
+	return nil
 }
 
 func (d deployer) pfxOptions() store.PFXOptions {

@@ -33,6 +33,14 @@ type profileRouter struct {
 	prefix string
 }
 
+// Forced implements controller.Forcer for a source that is one.
+func (r *profileRouter) Forced() []string {
+	if f, ok := r.next.(controller.Forcer); ok {
+		return f.Forced()
+	}
+	return nil
+}
+
 // Desired implements controller.Source.
 func (r *profileRouter) Desired(ctx context.Context) ([]cert.Spec, []error, bool) {
 	specs, problems, complete := r.next.Desired(ctx)
