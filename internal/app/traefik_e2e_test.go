@@ -116,3 +116,63 @@ func TestTraefikLabelsEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestTraefikSwarmServiceEndToEnd: a Swarm service whose service labels
+// carry a Traefik TLS router gets its certificate with
+// CERTDOCK_TRAEFIK_LABELS=true, and certdock.restart=true on the same
+// service force-updates it; a service without TLS gets nothing.
+func TestTraefikSwarmServiceEndToEnd(t *testing.T) {
+	testenv.RequireSwarm(t)
+	image := testenv.BusyboxImage(t)
+	suffix := fmt.Sprint(time.Now().UnixNano() % 1e6)
+	tlsSvc, plainSvc := "cd-tsvc-"+suffix, "cd-tplain-"+suffix
+	for _, s := range []struct {
+		name   string
+		labels []string
+	}{
+		{tlsSvc, []string{
+			"--label", "traefik.http.routers.app.rule=Host(`tsvc.example.com`) || Host(`www.tsvc.example.com`)",
+			"--label", "traefik.http.routers.app.tls.certresolver=le",
+			"--label", "certdock.restart=true",
+		}},
+		{plainSvc, []string{"--label", "traefik.http.routers.app.rule=Host(`tplain.example.com`)"}},
+	} {
+		args := append([]string{"service", "create", "--detach", "--name", s.name, "--label", "certdock-test=1", "--container-label", "certdock-test=1"}, s.labels...)
+		dockerCLI(t, append(args, image, "sh", "-c", idleScript)...)
+		name := s.name
+		t.Cleanup(func() {
+			tryDocker("service", "rm", name)
+			for range 100 {
+				if out, _ := tryDocker("ps", "-aq", "--filter", "label=com.docker.swarm.service.name="+name); out == "" {
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
+	}
+	w := newWorld(t, "example.com")
+	w.env["DOCKER_CLUSTER_PROVIDER"] = "swarm"
+	w.env["CERTDOCK_TRAEFIK_LABELS"] = "true"
+	w.env["CERTDOCK_ALLOWED_DOMAINS"] = "*.example.com,*.tsvc.example.com"
+	cfg, err := config.FromEnv(func(k string) string { return w.env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := docker.New(docker.Options{LabelPrefix: "certdock", ExtraLabelPrefixes: app.ExtraLabelPrefixes(cfg),
+		Logger: slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	a := w.buildWith(t, app.Options{Docker: dc})
+	serve(t, a)
+	eventually(t, 60*time.Second, "the Traefik service's certificate and its force-update", func() bool {
+		_, err := a.Store.Load("tsvc.example.com")
+		s, _ := tryDocker("service", "inspect", "-f", "{{.Spec.TaskTemplate.ForceUpdate}}", tlsSvc)
+		return err == nil && s == "1"
+	})
+	checkLineage(t, w.dir, "tsvc.example.com", []string{"tsvc.example.com", "www.tsvc.example.com"}, w.pebble.Roots(t), 1)
+	if _, err := a.Store.Load("tplain.example.com"); err == nil {
+		t.Error("a service whose router has no TLS was issued a certificate")
+	}
+}
