@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,15 +38,7 @@ func BenchmarkImageMemory(b *testing.B) {
 
 func imageMemory(b *testing.B, ref string, bind *testenv.Bind, pebble *testenv.Pebble, certs, round int) {
 	dir := b.TempDir()
-	names := make([]string, certs)
-	var conf strings.Builder
-	for i := range names {
-		names[i] = fmt.Sprintf("img%d-%03d.example.com", round, i)
-		conf.WriteString(names[i] + "\n")
-	}
-	if err := os.WriteFile(filepath.Join(dir, "domains.conf"), []byte(conf.String()), 0o644); err != nil {
-		b.Fatal(err)
-	}
+	names := writeDomains(b, dir, fmt.Sprintf("img%d", round), certs)
 	args := []string{"run", "--detach", "--label", "certdock-test=1", "--network", "host",
 		"--volume", dir + ":/etc/letsencrypt",
 		"--volume", "/var/run/docker.sock:/var/run/docker.sock",

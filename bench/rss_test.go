@@ -49,15 +49,7 @@ func BenchmarkSteadyRSS(b *testing.B) {
 
 func steadyRSS(b *testing.B, bin string, bind *testenv.Bind, pebble *testenv.Pebble, certs, round int) {
 	dir := b.TempDir()
-	names := make([]string, certs)
-	var conf strings.Builder
-	for i := range names {
-		names[i] = fmt.Sprintf("rss%d-%03d.example.com", round, i)
-		conf.WriteString(names[i] + "\n")
-	}
-	if err := os.WriteFile(filepath.Join(dir, "domains.conf"), []byte(conf.String()), 0o644); err != nil {
-		b.Fatal(err)
-	}
+	names := writeDomains(b, dir, fmt.Sprintf("rss%d", round), certs)
 	env := append(os.Environ(),
 		"CERTDOCK_DIR="+dir,
 		"ACME_DIRECTORY_URL="+pebble.DirectoryURL,
@@ -139,6 +131,22 @@ func steadyRSS(b *testing.B, bin string, bind *testenv.Bind, pebble *testenv.Peb
 	b.ReportMetric(file, "MiB-file")
 	b.ReportMetric(hwm, "MiB-hwm")
 	b.ReportMetric(issued.Seconds(), "s-all-issued")
+}
+
+// writeDomains writes a domains.conf of n names PREFIX-NNN.example.com in
+// dir and returns the names.
+func writeDomains(b *testing.B, dir, prefix string, n int) []string {
+	b.Helper()
+	names := make([]string, n)
+	var conf strings.Builder
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%03d.example.com", prefix, i)
+		conf.WriteString(names[i] + "\n")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "domains.conf"), []byte(conf.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return names
 }
 
 // procStatus returns a kB field of /proc/<pid>/status in MiB.

@@ -198,6 +198,24 @@ func TestDomainsConfServedWithoutDocker(t *testing.T) {
 	})
 }
 
+// createService creates an idle Swarm service of image on the host's
+// engine with the extra arguments (labels), removed with its tasks when
+// the test ends.
+func createService(t *testing.T, name, image string, extra ...string) {
+	t.Helper()
+	args := append([]string{"service", "create", "--detach", "--name", name, "--label", "certdock-test=1", "--container-label", "certdock-test=1"}, extra...)
+	dockerCLI(t, append(args, image, "sh", "-c", idleScript)...)
+	t.Cleanup(func() {
+		tryDocker("service", "rm", name)
+		for range 100 {
+			if out, _ := tryDocker("ps", "-aq", "--filter", "label=com.docker.swarm.service.name="+name); out == "" {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+}
+
 func TestSwarmServicesEndToEnd(t *testing.T) {
 	testenv.RequireSwarm(t)
 	image := testenv.BusyboxImage(t)
@@ -210,19 +228,7 @@ func TestSwarmServicesEndToEnd(t *testing.T) {
 		{labelled, []string{"--label", "certdock.domains=svc.example.com", "--label", "certdock.restart=true"}},
 		{named, nil},
 	} {
-		args := append([]string{"service", "create", "--detach", "--name", s.name, "--label", "certdock-test=1", "--container-label", "certdock-test=1"}, s.labels...)
-		args = append(args, image, "sh", "-c", idleScript)
-		dockerCLI(t, args...)
-		name := s.name
-		t.Cleanup(func() {
-			tryDocker("service", "rm", name)
-			for range 100 {
-				if out, _ := tryDocker("ps", "-aq", "--filter", "label=com.docker.swarm.service.name="+name); out == "" {
-					return
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-		})
+		createService(t, s.name, image, s.labels...)
 	}
 	w := newWorld(t, "example.com")
 	w.env["DOCKER_CLUSTER_PROVIDER"] = "swarm"

@@ -137,18 +137,7 @@ func TestTraefikSwarmServiceEndToEnd(t *testing.T) {
 		}},
 		{plainSvc, []string{"--label", "traefik.http.routers.app.rule=Host(`tplain.example.com`)"}},
 	} {
-		args := append([]string{"service", "create", "--detach", "--name", s.name, "--label", "certdock-test=1", "--container-label", "certdock-test=1"}, s.labels...)
-		dockerCLI(t, append(args, image, "sh", "-c", idleScript)...)
-		name := s.name
-		t.Cleanup(func() {
-			tryDocker("service", "rm", name)
-			for range 100 {
-				if out, _ := tryDocker("ps", "-aq", "--filter", "label=com.docker.swarm.service.name="+name); out == "" {
-					return
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-		})
+		createService(t, s.name, image, s.labels...)
 	}
 	w := newWorld(t, "example.com")
 	w.env["DOCKER_CLUSTER_PROVIDER"] = "swarm"
