@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -156,9 +157,9 @@ networks:
 	if got := c.running(t); len(got) != 2 {
 		t.Fatalf("%d certdock tasks running, want 2", len(got))
 	}
-	orders, accounts := proxy.Count(testenv.EndpointFinalize), proxy.Count(testenv.EndpointNewAccount)
+	orders, accounts := proxy.Count(testenv.EndpointFinalize), accountsCreated(proxy)
 	if orders != 1 || accounts != 1 {
-		t.Fatalf("two certdocks finalized %d orders with %d new-account requests, want 1 and 1:\n%s", orders, accounts, proxy.Summary(start))
+		t.Fatalf("two certdocks finalized %d orders and created %d accounts, want 1 and 1:\n%s", orders, accounts, proxy.Summary(start))
 	}
 
 	// 2. The active certdock's manager is cut off.
@@ -232,9 +233,21 @@ networks:
 	if n := proxy.Count(testenv.EndpointFinalize); n != 2 {
 		t.Fatalf("%d orders finalized, want 2 (the first issuance and the forced renewal)", n)
 	}
-	if n := proxy.Count(testenv.EndpointNewAccount); n != 1 {
-		t.Fatalf("%d new-account requests, want 1 for the whole test", n)
+	if n := accountsCreated(proxy); n != 1 {
+		t.Fatalf("%d ACME accounts created, want 1 for the whole test", n)
 	}
+}
+
+// accountsCreated counts the newAccount requests that created an account
+// (201; a lookup by key, which lego makes first, is answered otherwise).
+func accountsCreated(p *testenv.ACMEProxy) int {
+	n := 0
+	for _, r := range p.Requests() {
+		if r.Endpoint == testenv.EndpointNewAccount && r.Status == http.StatusCreated {
+			n++
+		}
+	}
+	return n
 }
 
 // swarmCluster reads certdock's and web's tasks on the nodes of a swarm.
