@@ -173,7 +173,7 @@ networks:
 		b = x
 		return ok
 	})
-	t.Logf("%s took over %v after %s was cut off", b.node.Name, time.Since(cut).Round(time.Millisecond), a.node.Name)
+	t.Logf("%s took over %v after %s was cut off; its lease messages meanwhile:%s", b.node.Name, time.Since(cut).Round(time.Millisecond), a.node.Name, leaseLines(c.logs(b), cut))
 	// Never two orderers: the cut-off certdock stopped acting before the
 	// other began (their clocks are this machine's).
 	var stopped time.Time
@@ -204,25 +204,31 @@ networks:
 	s.Heal(t, a.node)
 	s.WaitNodeState(t, a.node, "ready")
 
-	// 3. The dockerd of the node running the active certdock is killed.
+	// 3. The dockerd of the node running the active certdock is killed,
+	// once the swarm has settled: the manager that rejoined may have
+	// caused a Raft election, during which no certdock can renew the
+	// lease and the active one stops (and is restarted by Swarm).
+	b = c.stableActive(t, nil)
 	killed := time.Now()
 	s.Kill(t, b.node)
 	var d certdockTask
-	eventually(t, swarmTakeover, "the rescheduled certdock to take over from the killed node's", func() bool {
+	eventually(t, swarmTakeover, "another certdock to take over from the killed node's", func() bool {
 		x, ok := c.tryActive(t, b.node)
 		d = x
 		return ok
 	})
-	t.Logf("%s took over %v after %s's dockerd was killed", d.node.Name, time.Since(killed).Round(time.Millisecond), b.node.Name)
-	time.Sleep(5 * time.Second) // a new holder that would re-order does it at once
+	t.Logf("%s took over %v after %s's dockerd was killed; its lease messages meanwhile:%s", d.node.Name, time.Since(killed).Round(time.Millisecond), b.node.Name, leaseLines(c.logs(d), killed))
+	d = c.stableActive(t, b.node)
 	if n := proxy.Count(testenv.EndpointFinalize); n != 1 {
 		t.Fatalf("%d orders finalized after the second takeover, want still 1:\n%s", n, proxy.Summary(killed))
 	}
-	out, err := c.exec(d, "/certdock", "renew", "--force", webName)
+	// renew returns once the new secrets are in both web services and
+	// Swarm has replaced their tasks.
+	out, err := nodeRunFor(3*time.Minute, d.node, "exec", d.id, "/certdock", "renew", "--force", webName)
 	if err != nil {
 		t.Fatalf("renew --force in the active certdock: %v", err)
 	}
-	t.Logf("renew --force: %s", out)
+	t.Logf("renew --force printed %q", lastLine(out))
 	renewed := time.Now()
 	eventually(t, 3*time.Minute, "both web tasks to hold the renewed certificate", func() bool {
 		v2 := c.webFiles(t, secretFile)
@@ -265,7 +271,12 @@ type certdockTask struct {
 // nodeRun runs the docker CLI against n, with a short timeout: a node that
 // is cut off or killed must not hold the poll up.
 func nodeRun(n *testenv.SwarmNode, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	return nodeRunFor(20*time.Second, n, args...)
+}
+
+// nodeRunFor is nodeRun with another timeout.
+func nodeRunFor(d time.Duration, n *testenv.SwarmNode, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	out, err := n.Command(ctx, args...).CombinedOutput()
 	if err != nil {
@@ -310,6 +321,29 @@ func isActive(logs string) bool {
 	return held >= 0 && held > max(last(msgStopped), last(msgOtherHolds), last(msgLeaseLost))
 }
 
+// leaseLines quotes the time and message of a certdock's log lines about
+// the swarm lease since t, for the test's log.
+func leaseLines(logs string, t time.Time) string {
+	var b strings.Builder
+	for _, line := range strings.Split(logs, "\n") {
+		var rec struct {
+			Time      time.Time
+			Msg, Err string
+		}
+		if json.Unmarshal([]byte(line), &rec) != nil || rec.Time.Before(t) || !strings.Contains(rec.Msg, "lease") {
+			continue
+		}
+		fmt.Fprintf(&b, "\n  +%v %s %s", rec.Time.Sub(t).Round(100*time.Millisecond), rec.Msg, rec.Err)
+	}
+	return b.String()
+}
+
+// lastLine is the last line of out.
+func lastLine(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return lines[len(lines)-1]
+}
+
 // lastTime is the time of the last line of a certdock's JSON log that
 // holds one of msgs; zero when none does.
 func lastTime(logs string, msgs ...string) time.Time {
@@ -344,6 +378,31 @@ func (c *swarmCluster) tryActive(t *testing.T, not *testenv.SwarmNode) (certdock
 	}
 	t.Fatalf("%d certdocks act at once: on %s and %s", len(found), found[0].node.Name, found[1].node.Name)
 	return certdockTask{}, false
+}
+
+// stableFor is how long stableActive wants one certdock active: longer
+// than a holder goes without renewing before it stops acting (12 s).
+const stableFor = 20 * time.Second
+
+// stableActive waits until one running certdock, on a node other than
+// not, has held the lease for stableFor without a break.
+func (c *swarmCluster) stableActive(t *testing.T, not *testenv.SwarmNode) certdockTask {
+	t.Helper()
+	var (
+		cur   certdockTask
+		since time.Time
+	)
+	eventually(t, 3*time.Minute, "one certdock to stay active for "+stableFor.String(), func() bool {
+		x, ok := c.tryActive(t, not)
+		switch {
+		case !ok:
+			since = time.Time{}
+		case x != cur || since.IsZero():
+			cur, since = x, time.Now()
+		}
+		return ok && time.Since(since) >= stableFor
+	})
+	return cur
 }
 
 // active waits for the certdock that holds the lease.
