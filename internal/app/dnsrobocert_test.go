@@ -5,8 +5,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/certdock/certdock/controller"
 )
 
 func TestDnsrobocertSource(t *testing.T) {
@@ -47,9 +50,24 @@ func TestDnsrobocertSource(t *testing.T) {
 		t.Errorf("invalid: %q, %d problems, complete %t; want the last applied file, incomplete", got, probs, complete)
 	}
 	// A problem with a setting serves every certificate: complete.
-	write(base + "- {domains: [c.example.com], profile: p, force_renew: true}\n")
+	write(base + "- {domains: [c.example.com], profile: p, autorestart: [{podman_containers: [x]}]}\n")
 	if got, probs, complete := names(); got != "a.example.com,c.example.com" || probs != 1 || !complete {
+		t.Errorf("podman_containers: %q, %d problems, complete %t", got, probs, complete)
+	}
+	// force_renew: forced once per applied file, not per read.
+	forcer := src.(controller.Forcer)
+	forcer.Forced() // drain what earlier files asked for
+	write(base + "- {domains: [c.example.com], profile: p, force_renew: true}\n")
+	if got, probs, complete := names(); got != "a.example.com,c.example.com" || probs != 0 || !complete {
 		t.Errorf("force_renew: %q, %d problems, complete %t", got, probs, complete)
+	}
+	names()
+	if got := forcer.Forced(); !slices.Equal(got, []string{"c.example.com"}) {
+		t.Errorf("Forced after applying a file with force_renew = %v, want [c.example.com]", got)
+	}
+	names()
+	if got := forcer.Forced(); len(got) != 0 {
+		t.Errorf("Forced for the same file again = %v, want none", got)
 	}
 	// A certificate left out: incomplete.
 	write(base + "- {domains: ['*.example.org', x.example.org], profile: p}\n")
