@@ -163,16 +163,11 @@ networks:
 	}
 
 	// 2. The active certdock's manager is cut off.
-	a := c.active(t)
+	a := c.waitActive(t, nil, 60*time.Second, "an active certdock")
 	t.Logf("the active certdock runs on %s", a.node.Name)
 	cut := time.Now()
 	s.Cut(t, a.node)
-	var b certdockTask
-	eventually(t, swarmTakeover, "another certdock to take over from the cut-off one", func() bool {
-		x, ok := c.tryActive(t, a.node)
-		b = x
-		return ok
-	})
+	b := c.waitActive(t, a.node, swarmTakeover, "another certdock to take over from the cut-off one")
 	t.Logf("%s took over %v after %s was cut off; its lease messages meanwhile:%s", b.node.Name, time.Since(cut).Round(time.Millisecond), a.node.Name, leaseLines(c.logs(b), cut))
 	// Never two orderers: the cut-off certdock stopped acting before the
 	// other began (their clocks are this machine's).
@@ -211,12 +206,7 @@ networks:
 	b = c.stableActive(t, nil)
 	killed := time.Now()
 	s.Kill(t, b.node)
-	var d certdockTask
-	eventually(t, swarmTakeover, "another certdock to take over from the killed node's", func() bool {
-		x, ok := c.tryActive(t, b.node)
-		d = x
-		return ok
-	})
+	d := c.waitActive(t, b.node, swarmTakeover, "another certdock to take over from the killed node's")
 	t.Logf("%s took over %v after %s's dockerd was killed; its lease messages meanwhile:%s", d.node.Name, time.Since(killed).Round(time.Millisecond), b.node.Name, leaseLines(c.logs(d), killed))
 	d = c.stableActive(t, b.node)
 	if n := proxy.Count(testenv.EndpointFinalize); n != 1 {
@@ -327,7 +317,7 @@ func leaseLines(logs string, t time.Time) string {
 	var b strings.Builder
 	for _, line := range strings.Split(logs, "\n") {
 		var rec struct {
-			Time      time.Time
+			Time     time.Time
 			Msg, Err string
 		}
 		if json.Unmarshal([]byte(line), &rec) != nil || rec.Time.Before(t) || !strings.Contains(rec.Msg, "lease") {
@@ -405,13 +395,14 @@ func (c *swarmCluster) stableActive(t *testing.T, not *testenv.SwarmNode) certdo
 	return cur
 }
 
-// active waits for the certdock that holds the lease.
-func (c *swarmCluster) active(t *testing.T) certdockTask {
+// waitActive waits up to timeout for a running certdock, on a node other
+// than not, that holds the lease.
+func (c *swarmCluster) waitActive(t *testing.T, not *testenv.SwarmNode, timeout time.Duration, what string) certdockTask {
 	t.Helper()
 	var x certdockTask
-	eventually(t, 60*time.Second, "an active certdock", func() bool {
+	eventually(t, timeout, what, func() bool {
 		var ok bool
-		x, ok = c.tryActive(t, nil)
+		x, ok = c.tryActive(t, not)
 		return ok
 	})
 	return x
